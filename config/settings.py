@@ -1,0 +1,245 @@
+"""Settings, every value from the environment.
+
+With nothing set the product runs on embedded defaults: SQLite and a Celery broker kept in
+local files (no broker server). ``DATABASE_URL`` switches to PostgreSQL, ``REDIS_URL`` to Redis
+for the Celery broker and the cache. ``DJANGO_ENV=production`` refuses to start without
+``SECRET_KEY`` and ``IAM_SECRET_ENCRYPTION_KEY``.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_str(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return default if value is None or value == "" else value
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (true/false), got {value!r}")
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from None
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+DJANGO_ENV = env_str("DJANGO_ENV", "development")
+PRODUCTION = DJANGO_ENV == "production"
+DEBUG = env_bool("DEBUG", False)
+
+SECRET_KEY = env_str("SECRET_KEY")
+# Key for the Fernet encryption of stored access-key secrets (urlsafe base64 of 32 bytes).
+IAM_SECRET_ENCRYPTION_KEY = env_str("IAM_SECRET_ENCRYPTION_KEY")
+if PRODUCTION:
+    missing = [
+        n for n, v in (("SECRET_KEY", SECRET_KEY), ("IAM_SECRET_ENCRYPTION_KEY", IAM_SECRET_ENCRYPTION_KEY)) if not v
+    ]
+    if missing:
+        raise ImproperlyConfigured(
+            "Refusing to start in production without " + " and ".join(missing) + ". "
+            "Set them in the environment (IAM_SECRET_ENCRYPTION_KEY: "
+            "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')."
+        )
+else:
+    # Development and tests only: fixed, clearly non-secret keys so a first run needs no set-up.
+    SECRET_KEY = SECRET_KEY or "insecure-development-key-do-not-use-in-production"
+    IAM_SECRET_ENCRYPTION_KEY = IAM_SECRET_ENCRYPTION_KEY or "ZGV2ZWxvcG1lbnQta2V5LW5vdC1mb3ItcHJvZCEhISE="
+
+try:
+    from cryptography.fernet import Fernet
+
+    Fernet(IAM_SECRET_ENCRYPTION_KEY.encode("ascii"))
+except ValueError:
+    raise ImproperlyConfigured(
+        "IAM_SECRET_ENCRYPTION_KEY must be a Fernet key: urlsafe base64 of 32 bytes "
+        "(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
+    ) from None
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "iam.apps.IamConfig",
+    "sts.apps.StsConfig",
+    "external_access.apps.ExternalAccessConfig",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "var")))
+
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["iam.authentication.SignatureAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["iam.permissions.CatalogActionPermission"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "iam.api.pagination.NcpPagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "iam.api.errors.exception_handler",
+    "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%SZ",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "UNAUTHENTICATED_USER": None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "IAM: Sub Account, STS and External Access",
+    "DESCRIPTION": "NAVER Cloud Platform compatible Sub Account API. Calls are signed with the API Gateway signature.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# Request signing: how far the x-ncp-apigw-timestamp may be from the server clock.
+IAM_SIGNATURE_MAX_SKEW_SECONDS = env_int("IAM_SIGNATURE_MAX_SKEW_SECONDS", 300)
+# The authorization component used on every call (replaceable: see iam/authz.py).
+IAM_AUTHORIZER = env_str("IAM_AUTHORIZER", "iam.authz.PolicyAuthorizer")
+# Account limits (the service's quotas).
+IAM_MAX_SUB_ACCOUNTS = env_int("IAM_MAX_SUB_ACCOUNTS", 500)
+IAM_MAX_GROUPS = env_int("IAM_MAX_GROUPS", 300)
+IAM_MAX_POLICIES = env_int("IAM_MAX_POLICIES", 500)
+IAM_MAX_ROLES = env_int("IAM_MAX_ROLES", 500)
+IAM_MAX_GROUPS_PER_SUB_ACCOUNT = env_int("IAM_MAX_GROUPS_PER_SUB_ACCOUNT", 10)
+IAM_MAX_ACCESS_KEYS_PER_SUB_ACCOUNT = env_int("IAM_MAX_ACCESS_KEYS_PER_SUB_ACCOUNT", 2)
+IAM_MAX_ROOT_ACCESS_KEYS = env_int("IAM_MAX_ROOT_ACCESS_KEYS", 2)
+
+# Celery: Redis when REDIS_URL is set, otherwise a broker kept in local files (no server needed).
+CELERY_BROKER_DIR = DATA_DIR / "broker"
+if REDIS_URL:
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+else:
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(CELERY_BROKER_DIR / "out"),
+        "data_folder_out": str(CELERY_BROKER_DIR / "out"),
+        "processed_folder": str(CELERY_BROKER_DIR / "processed"),
+        "store_processed": False,
+    }
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300)
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+
+
+def _beat_interval(name: str, default_seconds: int) -> int:
+    """Seconds between runs of a scheduled job; 0 disables it."""
+    return env_int(f"SCHEDULE_{name}_SECONDS", default_seconds)
+
+
+CELERY_BEAT_SCHEDULE = {
+    name: {"task": task, "schedule": float(seconds)}
+    for name, task, seconds in (
+        (
+            "reconcile-policy-counters",
+            "iam.tasks.policy_counter_reconcile_all",
+            _beat_interval("POLICY_COUNTERS", 3600),
+        ),
+    )
+    if seconds > 0
+}
+
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+}
+
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
+    CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)

@@ -1,0 +1,1 @@
+"""Models arrive with their issues; the app exists so its migrations and URLs have a home."""

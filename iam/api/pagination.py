@@ -1,0 +1,68 @@
+"""The wire format's pages: ``page`` (0-based), ``size``; ``{page, totalPages, totalItems, has*, is*, items}``."""
+
+import math
+
+from rest_framework.pagination import BasePagination
+from rest_framework.response import Response
+
+from iam.errors import InvalidInput
+
+MAX_PAGE_SIZE = 100
+
+
+def _int_param(request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidInput.field(name, "must be an integer") from None
+    if not low <= value <= high:
+        raise InvalidInput.field(name, f"must be between {low} and {high}")
+    return value
+
+
+class NcpPagination(BasePagination):
+    def paginate_queryset(self, queryset, request, view=None):
+        self.page = _int_param(request, "page", 0, 0, 1_000_000)
+        self.size = _int_param(request, "size", 10, 1, MAX_PAGE_SIZE)
+        self.total = queryset.count()
+        start = self.page * self.size
+        return list(queryset[start : start + self.size])
+
+    def get_paginated_response(self, data):
+        total_pages = max(1, math.ceil(self.total / self.size)) if self.total else 0
+        return Response(
+            {
+                "page": self.page,
+                "totalPages": total_pages,
+                "totalItems": self.total,
+                "hasPrevious": self.page > 0,
+                "hasNext": self.page + 1 < total_pages,
+                "isFirst": self.page == 0,
+                "isLast": self.page + 1 >= total_pages,
+                "items": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema):
+        return {
+            "type": "object",
+            "properties": {
+                "page": {"type": "integer"},
+                "totalPages": {"type": "integer"},
+                "totalItems": {"type": "integer"},
+                "hasPrevious": {"type": "boolean"},
+                "hasNext": {"type": "boolean"},
+                "isFirst": {"type": "boolean"},
+                "isLast": {"type": "boolean"},
+                "items": schema,
+            },
+        }
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {"name": "page", "in": "query", "required": False, "schema": {"type": "integer", "default": 0}},
+            {"name": "size", "in": "query", "required": False, "schema": {"type": "integer", "default": 10}},
+        ]

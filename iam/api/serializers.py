@@ -1,0 +1,345 @@
+"""Serializers: shapes of the wire format (camelCase), no policy decisions."""
+
+from rest_framework import serializers
+
+from iam.models import AccessKey, Group, Policy, Role, SubAccount
+
+
+class ProcessResultSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    id = serializers.CharField(required=False)
+
+
+class ApiAllowSourceSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["IP", "VPC", "VPC_SERVER"])
+    source = serializers.CharField(max_length=100)
+
+
+class TagsField(serializers.DictField):
+    child = serializers.CharField(allow_blank=True, max_length=128)
+
+
+# Sub accounts --------------------------------------------------------------------------------------------------
+
+
+class SubAccountWriteSerializer(serializers.Serializer):
+    loginId = serializers.CharField(source="login_id", max_length=60)
+    name = serializers.CharField(max_length=30)
+    email = serializers.CharField(max_length=100)
+    memo = serializers.CharField(allow_blank=True, required=False, max_length=1000)
+    active = serializers.BooleanField(required=False)
+    canAPIGatewayAccess = serializers.BooleanField(source="can_api_gateway_access", required=False)
+    canConsoleAccess = serializers.BooleanField(source="can_console_access", required=False)
+    useConsolePermitIp = serializers.BooleanField(source="use_console_permit_ip", required=False)
+    consolePermitIps = serializers.ListField(
+        source="console_permit_ips", child=serializers.CharField(max_length=50), required=False
+    )
+    useApiAllowSource = serializers.BooleanField(source="use_api_allow_source", required=False)
+    apiAllowSources = ApiAllowSourceSerializer(source="api_allow_sources", many=True, required=False)
+    needPasswordReset = serializers.BooleanField(source="need_password_reset", required=False)
+    isMfaMandatory = serializers.BooleanField(source="is_mfa_mandatory", required=False)
+    needPasswordGenerate = serializers.BooleanField(source="need_password_generate", required=False, default=False)
+    password = serializers.CharField(required=False, allow_blank=True, write_only=True, max_length=128)
+    tags = TagsField(required=False)
+
+
+class SubAccountUpdateSerializer(SubAccountWriteSerializer):
+    loginId = None
+    needPasswordGenerate = None
+    password = None
+    name = serializers.CharField(max_length=30, required=False)
+    email = serializers.CharField(max_length=100, required=False)
+
+
+class SubAccountSerializer(serializers.ModelSerializer):
+    subAccountId = serializers.UUIDField(source="sub_account_id")
+    subAccountNo = serializers.IntegerField(source="sub_account_no")
+    nrn = serializers.CharField()
+    loginId = serializers.CharField(source="login_id")
+    canAPIGatewayAccess = serializers.BooleanField(source="can_api_gateway_access")
+    canConsoleAccess = serializers.BooleanField(source="can_console_access")
+    useConsolePermitIp = serializers.BooleanField(source="use_console_permit_ip")
+    consolePermitIps = serializers.ListField(source="console_permit_ips", child=serializers.CharField())
+    useApiAllowSource = serializers.BooleanField(source="use_api_allow_source")
+    apiAllowSources = ApiAllowSourceSerializer(source="api_allow_sources", many=True)
+    needPasswordReset = serializers.BooleanField(source="need_password_reset")
+    isMfaMandatory = serializers.BooleanField(source="is_mfa_mandatory")
+    hasMfa = serializers.BooleanField(source="has_mfa")
+    tags = TagsField()
+    createTime = serializers.DateTimeField(source="create_time")
+    modifiedTime = serializers.DateTimeField(source="modified_time")
+    lastLoginTime = serializers.DateTimeField(source="last_login_time")
+
+    class Meta:
+        model = SubAccount
+        fields = [
+            "subAccountId", "subAccountNo", "nrn", "loginId", "name", "email", "memo", "active",
+            "canAPIGatewayAccess", "canConsoleAccess", "useConsolePermitIp", "consolePermitIps",
+            "useApiAllowSource", "apiAllowSources", "needPasswordReset", "isMfaMandatory", "hasMfa",
+            "tags", "createTime", "modifiedTime", "lastLoginTime",
+        ]  # fmt: skip
+
+
+class GroupRefSerializer(serializers.Serializer):
+    groupId = serializers.UUIDField(source="group_id")
+    groupName = serializers.CharField(source="name")
+
+
+class PolicyRefSerializer(serializers.Serializer):
+    policyId = serializers.CharField(source="policy_id")
+    policyName = serializers.CharField(source="name")
+    policyType = serializers.CharField(source="policy_type")
+
+
+class SubAccountRefSerializer(serializers.Serializer):
+    subAccountId = serializers.UUIDField(source="sub_account_id")
+    loginId = serializers.CharField(source="login_id")
+    name = serializers.CharField()
+
+
+class SubAccountDetailSerializer(SubAccountSerializer):
+    groups = GroupRefSerializer(many=True, read_only=True)
+    policies = serializers.SerializerMethodField()
+
+    class Meta(SubAccountSerializer.Meta):
+        fields = SubAccountSerializer.Meta.fields + ["groups", "policies"]
+
+    def get_policies(self, obj) -> list[dict]:
+        return PolicyRefSerializer([a.policy for a in obj.policy_attachments.all()], many=True).data
+
+
+class SubAccountCreateResultSerializer(ProcessResultSerializer):
+    generatedPassword = serializers.CharField(required=False)
+
+
+class PasswordResetSerializer(serializers.Serializer):
+    needPasswordGenerate = serializers.BooleanField(default=False)
+    newPassword = serializers.CharField(required=False, allow_blank=True, max_length=128)
+
+
+class PasswordResetResultSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    generatedPassword = serializers.CharField(required=False)
+
+
+class GroupIdListSerializer(serializers.Serializer):
+    groupIdList = serializers.ListField(child=serializers.CharField(max_length=64), min_length=1, max_length=500)
+
+
+class PolicyIdListSerializer(serializers.Serializer):
+    policyIdList = serializers.ListField(child=serializers.CharField(max_length=64), min_length=1, max_length=500)
+
+
+class SubAccountIdListSerializer(serializers.Serializer):
+    subAccountIdList = serializers.ListField(child=serializers.CharField(max_length=64), min_length=1, max_length=500)
+
+
+class AccessKeyCreatedSerializer(serializers.Serializer):
+    accessKey = serializers.CharField()
+    keySecret = serializers.CharField()
+    createTime = serializers.DateTimeField()
+
+
+class AccessKeySerializer(serializers.ModelSerializer):
+    accessKey = serializers.CharField(source="access_key")
+    createTime = serializers.DateTimeField(source="create_time")
+    lastUsedTime = serializers.DateTimeField(source="last_used_time")
+
+    class Meta:
+        model = AccessKey
+        fields = ["accessKey", "active", "createTime", "lastUsedTime"]
+
+
+class AccessKeyStateSerializer(serializers.Serializer):
+    accessKey = serializers.CharField(max_length=64)
+    active = serializers.BooleanField()
+
+
+class AccessKeyRefSerializer(serializers.Serializer):
+    accessKey = serializers.CharField(max_length=64)
+
+
+class CheckResultSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    message = serializers.CharField()
+
+
+# Groups ------------------------------------------------------------------------------------------------------
+
+
+class GroupWriteSerializer(serializers.Serializer):
+    groupName = serializers.CharField(source="name", max_length=30)
+    description = serializers.CharField(allow_blank=True, required=False, max_length=300)
+    tags = TagsField(required=False)
+
+
+class GroupUpdateSerializer(GroupWriteSerializer):
+    groupName = serializers.CharField(source="name", max_length=30, required=False)
+
+
+class GroupSerializer(serializers.ModelSerializer):
+    groupId = serializers.UUIDField(source="group_id")
+    groupName = serializers.CharField(source="name")
+    nrn = serializers.CharField()
+    tags = TagsField()
+    createTime = serializers.DateTimeField(source="create_time")
+    modifiedTime = serializers.DateTimeField(source="modified_time")
+
+    class Meta:
+        model = Group
+        fields = ["groupId", "groupName", "nrn", "description", "tags", "createTime", "modifiedTime"]
+
+
+class GroupDetailSerializer(GroupSerializer):
+    subAccounts = SubAccountRefSerializer(source="members", many=True, read_only=True)
+    policies = serializers.SerializerMethodField()
+
+    class Meta(GroupSerializer.Meta):
+        fields = GroupSerializer.Meta.fields + ["subAccounts", "policies"]
+
+    def get_policies(self, obj) -> list[dict]:
+        return PolicyRefSerializer([a.policy for a in obj.policy_attachments.all()], many=True).data
+
+
+# Policies ----------------------------------------------------------------------------------------------------
+
+
+class PolicyWriteSerializer(serializers.Serializer):
+    policyName = serializers.CharField(source="name", max_length=30)
+    description = serializers.CharField(allow_blank=True, required=False, max_length=300)
+    permissions = serializers.JSONField()
+    tags = TagsField(required=False)
+
+
+class PolicyUpdateSerializer(PolicyWriteSerializer):
+    policyName = serializers.CharField(source="name", max_length=30, required=False)
+    permissions = serializers.JSONField(required=False)
+
+
+class PolicyValidationSerializer(serializers.Serializer):
+    permissions = serializers.JSONField()
+
+
+class PolicySerializer(serializers.ModelSerializer):
+    policyId = serializers.CharField(source="policy_id")
+    policyName = serializers.CharField(source="name")
+    policyType = serializers.CharField(source="policy_type")
+    nrn = serializers.SerializerMethodField()
+    tags = TagsField()
+    createTime = serializers.DateTimeField(source="create_time")
+    modifiedTime = serializers.DateTimeField(source="modified_time")
+
+    class Meta:
+        model = Policy
+        fields = ["policyId", "policyName", "policyType", "nrn", "description", "tags", "createTime", "modifiedTime"]
+
+    def get_nrn(self, obj) -> str:
+        return obj.nrn_for(self.context["member_no"])
+
+
+class PolicyDetailSerializer(PolicySerializer):
+    permissions = serializers.JSONField()
+
+    class Meta(PolicySerializer.Meta):
+        fields = PolicySerializer.Meta.fields + ["permissions"]
+
+
+class PolicyResourcesDetachSerializer(serializers.Serializer):
+    subAccountIdList = serializers.ListField(child=serializers.CharField(max_length=64), required=False, max_length=500)
+    groupIdList = serializers.ListField(child=serializers.CharField(max_length=64), required=False, max_length=500)
+    roleNoList = serializers.ListField(child=serializers.CharField(max_length=64), required=False, max_length=500)
+
+
+class ValidationFindingSerializer(serializers.Serializer):
+    severity = serializers.CharField()
+    location = serializers.CharField()
+    message = serializers.CharField()
+
+
+class PolicyValidationResultSerializer(serializers.Serializer):
+    valid = serializers.BooleanField()
+    findings = ValidationFindingSerializer(many=True)
+
+
+# Roles -------------------------------------------------------------------------------------------------------
+
+
+class RoleWriteSerializer(serializers.Serializer):
+    roleName = serializers.CharField(source="name", max_length=100)
+    roleType = serializers.ChoiceField(source="role_type", choices=[c for c, _ in Role.TYPE_CHOICES])
+    sessionExpirationSec = serializers.IntegerField(source="session_expiration_sec", required=False, allow_null=True)
+    descCont = serializers.CharField(source="description", allow_blank=True, required=False, max_length=1000)
+    tags = TagsField(required=False)
+
+
+class RoleUpdateSerializer(serializers.Serializer):
+    roleName = serializers.CharField(source="name", max_length=100, required=False)
+    sessionExpirationSec = serializers.IntegerField(source="session_expiration_sec", required=False, allow_null=True)
+    descCont = serializers.CharField(source="description", allow_blank=True, required=False, max_length=1000)
+    active = serializers.BooleanField(required=False)
+    tags = TagsField(required=False)
+
+
+class RoleSerializer(serializers.ModelSerializer):
+    nrn = serializers.CharField()
+    roleNo = serializers.CharField(source="role_no")
+    roleName = serializers.CharField(source="name")
+    roleType = serializers.CharField(source="role_type")
+    sessionExpirationSec = serializers.IntegerField(source="session_expiration_sec")
+    descCont = serializers.CharField(source="description")
+    tags = TagsField()
+    createTime = serializers.DateTimeField(source="create_time")
+    modifiedTime = serializers.DateTimeField(source="modified_time")
+    lastUseTime = serializers.DateTimeField(source="last_use_time")
+
+    class Meta:
+        model = Role
+        fields = [
+            "nrn", "roleNo", "roleName", "roleType", "sessionExpirationSec", "descCont", "active", "tags",
+            "createTime", "modifiedTime", "lastUseTime",
+        ]  # fmt: skip
+
+
+class RoleDetailSerializer(RoleSerializer):
+    policies = serializers.SerializerMethodField()
+
+    class Meta(RoleSerializer.Meta):
+        fields = RoleSerializer.Meta.fields + ["policies"]
+
+    def get_policies(self, obj) -> list[dict]:
+        return PolicyRefSerializer([a.policy for a in obj.policy_attachments.all()], many=True).data
+
+
+# Dashboard and settings --------------------------------------------------------------------------------------
+
+
+class ResourceCountSerializer(serializers.Serializer):
+    subAccountCount = serializers.IntegerField()
+    groupCount = serializers.IntegerField()
+    policyCount = serializers.IntegerField()
+    roleCount = serializers.IntegerField()
+
+
+class PasswordSettingSerializer(serializers.Serializer):
+    minLength = serializers.IntegerField(source="password_min_length", min_value=8, max_value=16, required=False)
+    expirationDays = serializers.IntegerField(
+        source="password_expiration_days", min_value=0, max_value=365, required=False
+    )
+    reusePreventionCount = serializers.IntegerField(
+        source="password_reuse_prevention", min_value=0, max_value=24, required=False
+    )
+
+
+class LoginPageSettingSerializer(serializers.Serializer):
+    loginPageAlias = serializers.CharField(source="login_page_alias", allow_null=True, max_length=63)
+
+
+class SessionSettingSerializer(serializers.Serializer):
+    sessionExpirationMinutes = serializers.IntegerField(
+        source="session_expiration_minutes", min_value=10, max_value=1440
+    )
+
+
+class LongTermUnusedSettingSerializer(serializers.Serializer):
+    use = serializers.BooleanField(source="use_long_term_unused_deactivation", required=False)
+    days = serializers.IntegerField(source="long_term_unused_days", min_value=30, max_value=365, required=False)

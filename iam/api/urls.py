@@ -1,0 +1,37 @@
+"""Routes of the Sub Account API under /api/v1/ (no trailing slashes, as the service has none)."""
+
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from iam.api.views.dashboard import (
+    DashboardViewSet,
+    LoginPageSettingViewSet,
+    LongTermUnusedSettingViewSet,
+    PasswordSettingViewSet,
+    SessionSettingViewSet,
+)
+from iam.api.views.groups import GroupViewSet
+from iam.api.views.policies import PolicyValidationViewSet, PolicyViewSet
+from iam.api.views.roles import RoleViewSet
+from iam.api.views.sub_accounts import JoinViewSet, SubAccountViewSet
+
+router = SimpleRouter(trailing_slash=False)
+router.register("sub-accounts", SubAccountViewSet, basename="sub-accounts")
+router.register("groups", GroupViewSet, basename="groups")
+router.register("policies", PolicyViewSet, basename="policies")
+router.register("policy/validation", PolicyValidationViewSet, basename="policy-validation")
+router.register("roles", RoleViewSet, basename="roles")
+router.register("join", JoinViewSet, basename="join")
+router.register("dashboard", DashboardViewSet, basename="dashboard")
+
+
+def _setting(viewset, basename: str):
+    return viewset.as_view({"get": "setting", "put": "setting"}, basename=basename)
+
+
+urlpatterns = router.urls + [
+    path("settings/password", _setting(PasswordSettingViewSet, "settings-password")),
+    path("settings/login-page", _setting(LoginPageSettingViewSet, "settings-login-page")),
+    path("settings/session", _setting(SessionSettingViewSet, "settings-session")),
+    path("settings/long-term-unused", _setting(LongTermUnusedSettingViewSet, "settings-long-term-unused")),
+]

@@ -1,0 +1,64 @@
+"""What every Sub Account viewset shares: tenancy from the signed caller, wire-format helpers."""
+
+import uuid
+
+from rest_framework import viewsets
+from rest_framework.response import Response
+
+from iam.errors import InvalidInput, NotFound
+from iam.filtersets import NcpSearchFilter
+from iam.models import Account
+
+
+def process_result(object_id=None, **extra) -> Response:
+    body = {"success": True}
+    if object_id is not None:
+        body["id"] = str(object_id)
+    body.update(extra)
+    return Response(body)
+
+
+def valid_data(serializer_class, request, *, partial: bool = False) -> dict:
+    """The validated body (only the fields sent, when partial); DRF raises 400 with field errors otherwise."""
+    if not isinstance(request.data, dict):
+        raise InvalidInput.field("body", "must be a JSON object")
+    serializer = serializer_class(data=request.data, partial=partial)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+class AccountScopedViewSet(viewsets.GenericViewSet):
+    """Rows of the caller's main account only; another account's id is simply not found."""
+
+    lookup_is_uuid = True
+    search_columns: dict[str, str] = {}
+
+    @property
+    def account(self) -> Account:
+        return self.request.account
+
+    @property
+    def filter_backends(self):
+        from django_filters.rest_framework import DjangoFilterBackend
+
+        return [DjangoFilterBackend, NcpSearchFilter]
+
+    def get_queryset(self):
+        return self.queryset.for_account(self.account)
+
+    def get_object(self):
+        value = self.kwargs[self.lookup_url_kwarg]
+        if self.lookup_is_uuid:
+            try:
+                value = uuid.UUID(value)
+            except ValueError:
+                raise NotFound("Not found") from None
+        obj = self.get_queryset().filter(**{self.lookup_field: value}).first()
+        if obj is None:
+            raise NotFound(f"no such {self.entity_name}")
+        return obj
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        context["member_no"] = self.account.member_no
+        return context

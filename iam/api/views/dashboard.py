@@ -1,0 +1,43 @@
+"""Dashboard: resource counts and the account's settings."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.response import Response
+
+from iam.api import serializers as s
+from iam.api.views.base import AccountScopedViewSet, valid_data
+from iam.selectors import resource_counts
+from iam.services.accounts import account_settings_update
+
+
+class DashboardViewSet(AccountScopedViewSet):
+    serializer_class = s.ResourceCountSerializer
+
+    @extend_schema(responses=s.ResourceCountSerializer)
+    def list(self, request):
+        return Response(resource_counts(account=self.account))
+
+
+def settings_viewset(setting_serializer):
+    """A GET/PUT endpoint over some of the account's settings fields."""
+
+    class SettingViewSet(AccountScopedViewSet):
+        serializer_class = setting_serializer
+
+        @extend_schema(methods=["GET"], request=None, responses=setting_serializer)
+        @extend_schema(methods=["PUT"], request=setting_serializer, responses=setting_serializer)
+        def setting(self, request):
+            account = self.account
+            if request.method == "PUT":
+                changes = valid_data(setting_serializer, request, partial=True)
+                account = account_settings_update(account=account, **changes)
+            return Response(setting_serializer(account).data)
+
+    SettingViewSet.__name__ = setting_serializer.__name__.replace("Serializer", "ViewSet")
+    SettingViewSet.__qualname__ = SettingViewSet.__name__
+    return SettingViewSet
+
+
+PasswordSettingViewSet = settings_viewset(s.PasswordSettingSerializer)
+LoginPageSettingViewSet = settings_viewset(s.LoginPageSettingSerializer)
+SessionSettingViewSet = settings_viewset(s.SessionSettingSerializer)
+LongTermUnusedSettingViewSet = settings_viewset(s.LongTermUnusedSettingSerializer)

@@ -1,0 +1,163 @@
+"""The one table that says which catalog action (and on which resource) each API endpoint needs.
+
+Keys are (viewset basename, view action); a value is a rule giving the list of requests to authorize, built from
+the URL and body alone (never from a database read), so an unknown id is checked like a known one and a caller
+learns nothing about ids it may not see.
+"""
+
+from collections.abc import Callable
+
+from iam import catalog, nrn
+from iam.policy_eval import Request
+
+SA = catalog.SUB_ACCOUNT
+Rule = Callable[[object, object, int], list[Request]]
+
+
+def act(action: str, resource_type: str | None = None, url_kwarg: str | None = None, product: str = SA) -> Rule:
+    """A rule for one action, on the resource named by a URL parameter (or none)."""
+    if catalog.get_action(product, action) is None:
+        raise ValueError(f"{product}:{action} is not in the catalog")
+
+    def rule(request, view, member_no: int) -> list[Request]:
+        resource = None
+        if resource_type is not None:
+            resource = nrn.build(nrn.IAM, member_no, resource_type, view.kwargs[url_kwarg])
+        return [Request(product, action, resource)]
+
+    return rule
+
+
+def by_method(**rules: Rule) -> Rule:
+    """Different actions for the HTTP methods of one endpoint."""
+
+    def rule(request, view, member_no: int) -> list[Request]:
+        return rules[request.method.lower()](request, view, member_no)
+
+    return rule
+
+
+SUB_ACCOUNT_ALLOW_SOURCE_FIELDS = {"useConsolePermitIp", "consolePermitIps", "useApiAllowSource", "apiAllowSources"}
+
+
+def sub_account_update(request, view, member_no: int) -> list[Request]:
+    """PUT /sub-accounts/{id}: each kind of change needs its own action (suspend, allow sources, tags, the rest)."""
+    resource = nrn.build(nrn.IAM, member_no, "SubAccount", view.kwargs["subAccountId"])
+    body = request.data if isinstance(request.data, dict) else {}
+    actions = []
+    if "active" in body:
+        actions.append("Change/suspendSubAccount")
+    if SUB_ACCOUNT_ALLOW_SOURCE_FIELDS & set(body):
+        actions.append("Change/manageSubAccountAllowSourceSetting")
+    if "tags" in body:
+        actions.append("Change/tagSubAccount")
+    if not actions or set(body) - SUB_ACCOUNT_ALLOW_SOURCE_FIELDS - {"active", "tags"}:
+        actions.insert(0, "Change/updateSubAccount")
+    return [Request(SA, a, resource) for a in actions]
+
+
+def _tagged_update(update_action: str, tag_action: str, resource_type: str, url_kwarg: str) -> Rule:
+    def rule(request, view, member_no: int) -> list[Request]:
+        resource = nrn.build(nrn.IAM, member_no, resource_type, view.kwargs[url_kwarg])
+        body = request.data if isinstance(request.data, dict) else {}
+        actions = [tag_action] if "tags" in body else []
+        if not actions or set(body) - {"tags"}:
+            actions.insert(0, update_action)
+        return [Request(SA, a, resource) for a in actions]
+
+    return rule
+
+
+def policy_resources_detach(request, view, member_no: int) -> list[Request]:
+    """DELETE /policies/{id}/resources: the remove action of each kind of target named in the body."""
+    body = request.data if isinstance(request.data, dict) else {}
+    requests = []
+    for field, action, resource_type in (
+        ("subAccountIdList", "Change/removePolicyFromSubAccount", "SubAccount"),
+        ("groupIdList", "Change/removePolicyFromGroup", "Group"),
+        ("roleNoList", "Change/removePolicyFromRole", "Role"),
+    ):
+        ids = body.get(field) or []
+        if isinstance(ids, list):
+            requests.extend(Request(SA, action, nrn.build(nrn.IAM, member_no, resource_type, i)) for i in ids[:500])
+    return requests or [Request(SA, "Change/removePolicyFromSubAccount", None)]
+
+
+SUB = ("SubAccount", "subAccountId")
+GROUP = ("Group", "groupId")
+POLICY = ("Policy", "policyId")
+ROLE = ("Role", "roleNo")
+
+ENDPOINT_ACTIONS: dict[tuple[str, str], Rule] = {
+    # Sub accounts
+    ("sub-accounts", "list"): act("View/getSubAccountList"),
+    ("sub-accounts", "create"): act("Change/createSubAccount"),
+    ("sub-accounts", "retrieve"): act("View/getSubAccountDetail", *SUB),
+    ("sub-accounts", "update"): sub_account_update,
+    ("sub-accounts", "destroy"): act("Change/deleteSubAccount", *SUB),
+    ("sub-accounts", "password"): act("Change/resetSubAccountPassword", *SUB),
+    ("sub-accounts", "mfa_reset"): act("Change/resetSubAccountMFA", *SUB),
+    ("sub-accounts", "groups"): by_method(
+        post=act("Change/addSubAccountToGroup", *SUB), delete=act("Change/removeSubAccountFromGroup", *SUB)
+    ),
+    ("sub-accounts", "policies"): by_method(
+        post=act("Change/addPolicyToSubAccount", *SUB), delete=act("Change/removePolicyFromSubAccount", *SUB)
+    ),
+    ("sub-accounts", "access_keys"): by_method(
+        get=act("View/getSubAccountAccessKey", *SUB),
+        post=act("Change/createSubAccountAccessKey", *SUB),
+        put=act("Change/manageSubAccountAccessKeyState", *SUB),
+        delete=act("Change/deleteSubAccountAccessKey", *SUB),
+    ),
+    ("join", "check_login_id"): act("View/getSubAccountList"),
+    ("join", "check_password"): act("View/getSubAccountList"),
+    # Groups
+    ("groups", "list"): act("View/getGroupList"),
+    ("groups", "create"): act("Change/createGroup"),
+    ("groups", "retrieve"): act("View/getGroupDetail", *GROUP),
+    ("groups", "update"): _tagged_update("Change/updateGroup", "Change/tagGroup", *GROUP),
+    ("groups", "destroy"): act("Change/deleteGroup", *GROUP),
+    ("groups", "sub_accounts"): by_method(
+        post=act("Change/addSubAccountToGroup", *GROUP), delete=act("Change/removeSubAccountFromGroup", *GROUP)
+    ),
+    ("groups", "policies"): by_method(
+        post=act("Change/addPolicyToGroup", *GROUP), delete=act("Change/removePolicyFromGroup", *GROUP)
+    ),
+    # Policies
+    ("policies", "list"): act("View/getPolicyList"),
+    ("policies", "create"): act("Change/createPolicy"),
+    ("policies", "retrieve"): act("View/getPolicyDetail", *POLICY),
+    ("policies", "update"): _tagged_update("Change/updatePolicy", "Change/tagPolicy", *POLICY),
+    ("policies", "destroy"): act("Change/deletePolicy", *POLICY),
+    ("policies", "resources"): by_method(get=act("View/getPolicyDetail", *POLICY), delete=policy_resources_detach),
+    ("policy-validation", "create"): act("View/validatePolicy"),
+    # Roles
+    ("roles", "list"): act("View/getRoleList"),
+    ("roles", "create"): act("Change/createRole"),
+    ("roles", "retrieve"): act("View/getRoleDetail", *ROLE),
+    ("roles", "update"): _tagged_update("Change/updateRole", "Change/tagRole", *ROLE),
+    ("roles", "destroy"): act("Change/deleteRole", *ROLE),
+    ("roles", "policies"): by_method(
+        post=act("Change/addPolicyToRole", *ROLE), delete=act("Change/removePolicyFromRole", *ROLE)
+    ),
+    # Dashboard and settings (reading a setting is part of viewing the dashboard)
+    ("dashboard", "list"): act("View/getResourceCount"),
+    ("settings-password", "setting"): by_method(
+        get=act("View/getResourceCount"), put=act("Change/managePasswordSetting")
+    ),
+    ("settings-login-page", "setting"): by_method(
+        get=act("View/getResourceCount"), put=act("Change/manageLoginPageSetting")
+    ),
+    ("settings-session", "setting"): by_method(
+        get=act("View/getResourceCount"), put=act("Change/manageSessionSetting")
+    ),
+    ("settings-long-term-unused", "setting"): by_method(
+        get=act("View/getResourceCount"), put=act("Change/manageLongtermUnusedDeactiveSetting")
+    ),
+}
+
+
+def requests_for(view, request, member_no: int) -> list[Request] | None:
+    """The requests to authorize for this call, or None when the endpoint is not in the table."""
+    rule = ENDPOINT_ACTIONS.get((getattr(view, "basename", None) or "", getattr(view, "action", None) or ""))
+    return None if rule is None else rule(request, view, member_no)

@@ -1,0 +1,68 @@
+"""List filters (django-filter) and the wire format's ``searchColumn``/``searchWord`` search."""
+
+import django_filters
+from rest_framework.filters import BaseFilterBackend
+
+from iam.errors import InvalidInput
+from iam.models import Group, Policy, Role, SubAccount
+
+
+class SubAccountFilterSet(django_filters.FilterSet):
+    active = django_filters.BooleanFilter()
+    canAPIGatewayAccess = django_filters.BooleanFilter(field_name="can_api_gateway_access")
+    canConsoleAccess = django_filters.BooleanFilter(field_name="can_console_access")
+    groupId = django_filters.UUIDFilter(field_name="groups__group_id")
+
+    class Meta:
+        model = SubAccount
+        fields = ["active", "canAPIGatewayAccess", "canConsoleAccess", "groupId"]
+
+
+class GroupFilterSet(django_filters.FilterSet):
+    class Meta:
+        model = Group
+        fields = []
+
+
+class PolicyFilterSet(django_filters.FilterSet):
+    type = django_filters.ChoiceFilter(field_name="policy_type", choices=Policy.TYPE_CHOICES)
+
+    class Meta:
+        model = Policy
+        fields = ["type"]
+
+
+class RoleFilterSet(django_filters.FilterSet):
+    roleType = django_filters.ChoiceFilter(field_name="role_type", choices=Role.TYPE_CHOICES)
+    active = django_filters.BooleanFilter()
+
+    class Meta:
+        model = Role
+        fields = ["roleType", "active"]
+
+
+class NcpSearchFilter(BaseFilterBackend):
+    """``searchColumn`` names one of the view's ``search_columns``; ``searchWord`` is matched case-insensitively."""
+
+    def filter_queryset(self, request, queryset, view):
+        column = request.query_params.get("searchColumn")
+        word = request.query_params.get("searchWord")
+        if not word:
+            return queryset
+        columns = getattr(view, "search_columns", {})
+        if not column:
+            column = next(iter(columns), None)
+        if column not in columns:
+            raise InvalidInput.field("searchColumn", f"one of {', '.join(columns)}")
+        return queryset.filter(**{f"{columns[column]}__icontains": word})
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {
+                "name": "searchColumn",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string", "enum": list(getattr(view, "search_columns", {}))},
+            },
+            {"name": "searchWord", "in": "query", "required": False, "schema": {"type": "string"}},
+        ]

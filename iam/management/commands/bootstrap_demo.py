@@ -1,0 +1,32 @@
+"""First-run set-up for `make run`: a demo main account with root keys and a staff login, printed once."""
+
+import json
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+from iam.models import Account
+from iam.services.accounts import account_create
+
+DEMO_MEMBER_NO = 1000001
+
+
+class Command(BaseCommand):
+    help = "Create the demo main account and a staff user if they do not exist yet; print their credentials once."
+
+    def handle(self, *args, **options):
+        created = {}
+        if not Account.objects.filter(member_no=DEMO_MEMBER_NO).exists():
+            account, key, secret = account_create(name="Demo", member_no=DEMO_MEMBER_NO)
+            created["mainAccount"] = {"memberNo": account.member_no, "accessKey": key.access_key, "secretKey": secret}
+        User = get_user_model()
+        if not User.objects.filter(username="admin").exists():
+            password = secrets.token_urlsafe(12)
+            User.objects.create_superuser("admin", "admin@example.invalid", password)
+            created["staff"] = {"username": "admin", "password": password, "url": "http://127.0.0.1:8000/admin/"}
+        if created:
+            self.stdout.write("Demo credentials (shown only this once):")
+            self.stdout.write(json.dumps(created, indent=2))
+        else:
+            self.stdout.write("Demo account and staff user already exist; their secrets were shown on the first run.")

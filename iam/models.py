@@ -1,0 +1,332 @@
+"""Sub Account data: main accounts, sub accounts, groups, policies, roles, attachments and access keys."""
+
+import re
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+from iam import nrn
+from iam.querysets import AccessKeyQuerySet, AccountScopedQuerySet, PolicyQuerySet
+
+LOGIN_ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9.@_-]{2,59}$")
+POLICY_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{2,29}$")
+LOGIN_PAGE_ALIAS_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+
+
+class Account(models.Model):
+    """A main account (tenant): owns everything else; its root access keys may do everything in it."""
+
+    member_no = models.PositiveBigIntegerField(unique=True, db_index=True)
+    name = models.CharField(max_length=100)
+    email = models.EmailField(blank=True)
+    active = models.BooleanField(default=True)
+    # Per-account counter behind the 500-policy limit; a conditional UPDATE keeps it exact under
+    # concurrency and the reconcile task repairs drift against the rows.
+    policy_count = models.PositiveIntegerField(default=0)
+    # Dashboard settings.
+    password_expiration_days = models.PositiveIntegerField(default=0, help_text="0 = passwords never expire")
+    password_min_length = models.PositiveSmallIntegerField(default=8)
+    password_reuse_prevention = models.PositiveSmallIntegerField(default=0)
+    login_page_alias = models.CharField(max_length=63, null=True, blank=True, unique=True)
+    session_expiration_minutes = models.PositiveIntegerField(default=60)
+    use_long_term_unused_deactivation = models.BooleanField(default=False)
+    long_term_unused_days = models.PositiveIntegerField(default=90)
+    create_time = models.DateTimeField(auto_now_add=True)
+    modified_time = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["member_no"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.member_no})"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.login_page_alias and not LOGIN_PAGE_ALIAS_RE.match(self.login_page_alias):
+            errors["login_page_alias"] = (
+                "3-63 lowercase letters, digits and hyphens, not starting or ending with a hyphen"
+            )
+        if not 8 <= self.password_min_length <= 16:
+            errors["password_min_length"] = "must be between 8 and 16"
+        if self.password_expiration_days > 365:
+            errors["password_expiration_days"] = "must be between 0 and 365"
+        if self.password_reuse_prevention > 24:
+            errors["password_reuse_prevention"] = "must be between 0 and 24"
+        if not 10 <= self.session_expiration_minutes <= 1440:
+            errors["session_expiration_minutes"] = "must be between 10 and 1440"
+        if not 30 <= self.long_term_unused_days <= 365:
+            errors["long_term_unused_days"] = "must be between 30 and 365"
+        if errors:
+            raise ValidationError(errors)
+
+
+class SubAccount(models.Model):
+    """A user of a main account, with its own login, keys, groups and policies."""
+
+    sub_account_no = models.BigAutoField(primary_key=True)
+    sub_account_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="sub_accounts")
+    login_id = models.CharField(max_length=60)
+    name = models.CharField(max_length=30)
+    email = models.CharField(max_length=100)
+    memo = models.TextField(blank=True, default="")
+    active = models.BooleanField(default=True)
+    can_api_gateway_access = models.BooleanField(default=False)
+    can_console_access = models.BooleanField(default=True)
+    use_console_permit_ip = models.BooleanField(default=False)
+    console_permit_ips = models.JSONField(default=list, blank=True)
+    use_api_allow_source = models.BooleanField(default=False)
+    api_allow_sources = models.JSONField(default=list, blank=True)
+    need_password_reset = models.BooleanField(default=False)
+    is_mfa_mandatory = models.BooleanField(default=False)
+    password = models.CharField(max_length=256, blank=True, default="")
+    mfa_secret_encrypted = models.TextField(blank=True, default="")
+    tags = models.JSONField(default=dict, blank=True)
+    create_time = models.DateTimeField(auto_now_add=True)
+    modified_time = models.DateTimeField(auto_now=True)
+    last_login_time = models.DateTimeField(null=True, blank=True)
+
+    objects = AccountScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["sub_account_no"]
+        constraints = [
+            models.UniqueConstraint(Lower("login_id"), "account", name="uniq_sub_account_login_id_per_account"),
+        ]
+
+    def __str__(self) -> str:
+        return self.login_id
+
+    @property
+    def nrn(self) -> str:
+        return nrn.build(nrn.IAM, self.account.member_no, "SubAccount", self.sub_account_id)
+
+    @property
+    def has_mfa(self) -> bool:
+        return bool(self.mfa_secret_encrypted)
+
+    def clean(self) -> None:
+        errors = {}
+        if not LOGIN_ID_RE.match(self.login_id or ""):
+            errors["login_id"] = "3-60 characters of letters, digits, '.', '@', '_' and '-', starting with a letter"
+        if not 2 <= len(self.name or "") <= 30:
+            errors["name"] = "must be 2-30 characters"
+        if not 6 <= len(self.email or "") <= 100:
+            errors["email"] = "must be 6-100 characters"
+        if len((self.memo or "").encode("utf-8")) > 300:
+            errors["memo"] = "must be at most 300 bytes"
+        if errors:
+            raise ValidationError(errors)
+
+
+class Group(models.Model):
+    """A named set of sub accounts that share the group's policies."""
+
+    group_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="groups")
+    name = models.CharField(max_length=30)
+    description = models.CharField(max_length=300, blank=True, default="")
+    tags = models.JSONField(default=dict, blank=True)
+    members = models.ManyToManyField(SubAccount, through="GroupMembership", related_name="groups", blank=True)
+    create_time = models.DateTimeField(auto_now_add=True)
+    modified_time = models.DateTimeField(auto_now=True)
+
+    objects = AccountScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint("account", "name", name="uniq_group_name_per_account")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def nrn(self) -> str:
+        return nrn.build(nrn.IAM, self.account.member_no, "Group", self.group_id)
+
+    def clean(self) -> None:
+        if not 3 <= len(self.name or "") <= 30:
+            raise ValidationError({"name": "must be 3-30 characters"})
+
+
+class GroupMembership(models.Model):
+    """A sub account's membership of a group."""
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="memberships")
+    sub_account = models.ForeignKey(SubAccount, on_delete=models.CASCADE, related_name="memberships")
+    create_time = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint("group", "sub_account", name="uniq_group_membership")]
+
+    def __str__(self) -> str:
+        return f"{self.sub_account} in {self.group}"
+
+
+class Policy(models.Model):
+    """A set of permission statements; system-managed (shared, read-only) or user-created (per account)."""
+
+    SYSTEM_MANAGED = "SYSTEM_MANAGED"
+    USER_CREATED = "USER_CREATED"
+    TYPE_CHOICES = [(SYSTEM_MANAGED, "System managed"), (USER_CREATED, "User created")]
+
+    policy_id = models.CharField(max_length=40, unique=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="policies", null=True, blank=True)
+    name = models.CharField(max_length=30)
+    policy_type = models.CharField(max_length=20, choices=TYPE_CHOICES, default=USER_CREATED)
+    description = models.CharField(max_length=300, blank=True, default="")
+    permissions = models.JSONField(default=list)
+    tags = models.JSONField(default=dict, blank=True)
+    create_time = models.DateTimeField(auto_now_add=True)
+    modified_time = models.DateTimeField(auto_now=True)
+
+    objects = PolicyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "policies"
+        constraints = [
+            models.UniqueConstraint("account", "name", name="uniq_policy_name_per_account"),
+            models.CheckConstraint(
+                condition=(Q(policy_type="SYSTEM_MANAGED", account__isnull=True))
+                | Q(policy_type="USER_CREATED", account__isnull=False),
+                name="policy_type_matches_owner",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_system(self) -> bool:
+        return self.policy_type == self.SYSTEM_MANAGED
+
+    def nrn_for(self, member_no: int) -> str:
+        return nrn.build(nrn.IAM, member_no, "Policy", self.policy_id)
+
+    def clean(self) -> None:
+        if not self.is_system and not POLICY_NAME_RE.match(self.name or ""):
+            raise ValidationError({"name": "3-30 letters, digits, '.', '-' and '_', starting with a letter"})
+
+
+class Role(models.Model):
+    """A set of policies that a server, account, SSO user or service can take on temporarily."""
+
+    SERVER = "Server"
+    ACCOUNT = "Account"
+    SERVICE = "Service"
+    SINGLE_SIGN_ON = "SingleSignOn"
+    TYPE_CHOICES = [(SERVER, SERVER), (ACCOUNT, ACCOUNT), (SERVICE, SERVICE), (SINGLE_SIGN_ON, SINGLE_SIGN_ON)]
+    SESSION_EXPIRATION_CHOICES = (600, 1800, 3600, 10800)
+
+    role_no = models.CharField(max_length=40, unique=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="roles")
+    name = models.CharField(max_length=100)
+    role_type = models.CharField(max_length=20, choices=TYPE_CHOICES)
+    session_expiration_sec = models.PositiveIntegerField(null=True, blank=True)
+    description = models.CharField(max_length=1000, blank=True, default="")
+    active = models.BooleanField(default=True)
+    tags = models.JSONField(default=dict, blank=True)
+    create_time = models.DateTimeField(auto_now_add=True)
+    modified_time = models.DateTimeField(auto_now=True)
+    last_use_time = models.DateTimeField(null=True, blank=True)
+
+    objects = AccountScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint("account", "name", name="uniq_role_name_per_account")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def nrn(self) -> str:
+        return nrn.build(nrn.IAM, self.account.member_no, "Role", self.role_no)
+
+    def clean(self) -> None:
+        errors = {}
+        if not 3 <= len(self.name or "") <= 100:
+            errors["name"] = "must be 3-100 characters"
+        if self.role_type == self.ACCOUNT:
+            if self.session_expiration_sec not in self.SESSION_EXPIRATION_CHOICES:
+                errors["session_expiration_sec"] = "must be one of 600, 1800, 3600, 10800 for Account roles"
+        elif self.session_expiration_sec is not None:
+            errors["session_expiration_sec"] = "only Account roles have a session expiration"
+        if errors:
+            raise ValidationError(errors)
+
+
+class PolicyAttachment(models.Model):
+    """A policy attached to exactly one sub account, group or role of the policy's account."""
+
+    policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="attachments")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="policy_attachments")
+    sub_account = models.ForeignKey(
+        SubAccount, on_delete=models.CASCADE, null=True, blank=True, related_name="policy_attachments"
+    )
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, null=True, blank=True, related_name="policy_attachments")
+    role = models.ForeignKey(Role, on_delete=models.CASCADE, null=True, blank=True, related_name="policy_attachments")
+    create_time = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(sub_account__isnull=False, group__isnull=True, role__isnull=True)
+                    | Q(sub_account__isnull=True, group__isnull=False, role__isnull=True)
+                    | Q(sub_account__isnull=True, group__isnull=True, role__isnull=False)
+                ),
+                name="attachment_has_exactly_one_target",
+            ),
+            models.UniqueConstraint("policy", "sub_account", name="uniq_policy_sub_account"),
+            models.UniqueConstraint("policy", "group", name="uniq_policy_group"),
+            models.UniqueConstraint("policy", "role", name="uniq_policy_role"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.policy} -> {self.target}"
+
+    @property
+    def target(self):
+        return self.sub_account or self.group or self.role
+
+
+class AccessKey(models.Model):
+    """An API access key: a main account's root key, a sub account's key, or (later) a temporary STS key."""
+
+    ROOT = "ROOT"
+    SUB_ACCOUNT = "SUB_ACCOUNT"
+    TEMPORARY = "TEMPORARY"
+    KIND_CHOICES = [(ROOT, "Root"), (SUB_ACCOUNT, "Sub account"), (TEMPORARY, "Temporary")]
+
+    access_key = models.CharField(max_length=64, unique=True, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="access_keys")
+    sub_account = models.ForeignKey(
+        SubAccount, on_delete=models.CASCADE, null=True, blank=True, related_name="access_keys"
+    )
+    kind = models.CharField(max_length=20, choices=KIND_CHOICES)
+    secret_encrypted = models.TextField(editable=False)
+    active = models.BooleanField(default=True)
+    create_time = models.DateTimeField(auto_now_add=True)
+    last_used_time = models.DateTimeField(null=True, blank=True)
+    expire_time = models.DateTimeField(null=True, blank=True)
+
+    objects = AccessKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="ROOT", sub_account__isnull=True) | ~Q(kind="ROOT"),
+                name="root_key_has_no_sub_account",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.access_key

@@ -1,0 +1,29 @@
+"""DRF permission: every endpoint's catalog action, decided by the authorization component."""
+
+from rest_framework import exceptions, permissions
+
+from iam.authz import get_authorizer
+from iam.endpoint_actions import requests_for
+
+
+class GatewayPermissionDenied(exceptions.PermissionDenied):
+    """401 with the gateway body errorCode 210."""
+
+
+class CatalogActionPermission(permissions.BasePermission):
+    """Allows a call only when the principal may perform every catalog action the endpoint needs."""
+
+    def has_permission(self, request, view) -> bool:
+        principal = request.user
+        if principal is None or not getattr(principal, "is_authenticated", False):
+            return False
+        requests = requests_for(view, request, principal.member_no)
+        if requests is None:
+            # An endpoint missing from the table is a programming error: fail closed.
+            raise GatewayPermissionDenied("this endpoint has no catalog action")
+        decision = get_authorizer().authorize(principal, requests)
+        if not decision.allowed:
+            denied = decision.denied_request
+            where = denied.resource or "*"
+            raise GatewayPermissionDenied(f"{denied.product}:{denied.action} on {where} is not allowed")
+        return True

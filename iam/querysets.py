@@ -1,0 +1,34 @@
+"""Chainable reads; every API view scopes its rows with ``for_account`` (tenancy lives here, not in views)."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class AccountScopedQuerySet(models.QuerySet):
+    def for_account(self, account):
+        return self.filter(account=account)
+
+    def active(self):
+        return self.filter(active=True)
+
+
+class PolicyQuerySet(models.QuerySet):
+    def for_account(self, account):
+        """The account's own policies and the system-managed ones everyone shares."""
+        return self.filter(Q(account=account) | Q(account__isnull=True))
+
+    def user_created(self):
+        return self.filter(policy_type="USER_CREATED")
+
+    def system_managed(self):
+        return self.filter(policy_type="SYSTEM_MANAGED")
+
+
+class AccessKeyQuerySet(models.QuerySet):
+    def for_account(self, account):
+        return self.filter(account=account)
+
+    def usable(self):
+        """Keys that may sign a request right now."""
+        return self.filter(active=True).filter(Q(expire_time__isnull=True) | Q(expire_time__gt=timezone.now()))

@@ -1,0 +1,52 @@
+"""Encryption of stored access-key secrets (Fernet, key from settings) and generation of secrets."""
+
+import secrets
+import string
+from functools import lru_cache
+
+from cryptography.fernet import Fernet, InvalidToken
+from django.conf import settings
+
+_ALNUM_UPPER = string.ascii_uppercase + string.digits
+
+
+@lru_cache(maxsize=4)
+def _fernet(key: str) -> Fernet:
+    return Fernet(key.encode("ascii"))
+
+
+def encrypt_secret(plain: str) -> str:
+    return _fernet(settings.IAM_SECRET_ENCRYPTION_KEY).encrypt(plain.encode("utf-8")).decode("ascii")
+
+
+def decrypt_secret(token: str) -> str:
+    try:
+        return _fernet(settings.IAM_SECRET_ENCRYPTION_KEY).decrypt(token.encode("ascii")).decode("utf-8")
+    except InvalidToken:
+        # Never include the token: it is the stored secret.
+        raise ValueError("stored secret cannot be decrypted with the configured IAM_SECRET_ENCRYPTION_KEY") from None
+
+
+def new_access_key(prefix: str = "") -> str:
+    return prefix + "".join(secrets.choice(_ALNUM_UPPER) for _ in range(20))
+
+
+def new_secret_key() -> str:
+    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(40))
+
+
+_SPECIALS = "!@#$%^&*()-_=+"
+
+
+def generate_password(length: int = 14) -> str:
+    """A random password satisfying the sub account password rules (upper, lower, digit, special)."""
+    alphabet = string.ascii_letters + string.digits + _SPECIALS
+    while True:
+        candidate = "".join(secrets.choice(alphabet) for _ in range(length))
+        if (
+            any(c.isupper() for c in candidate)
+            and any(c.islower() for c in candidate)
+            and any(c.isdigit() for c in candidate)
+            and any(c in _SPECIALS for c in candidate)
+        ):
+            return candidate

@@ -1,0 +1,102 @@
+"""Main accounts, their root access keys and their dashboard settings."""
+
+import secrets
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from iam.errors import Conflict, InvalidInput, QuotaExceeded
+from iam.models import AccessKey, Account
+from iam.secrets import encrypt_secret, new_access_key, new_secret_key
+from iam.services.validation import full_clean
+
+
+def _new_member_no() -> int:
+    while True:
+        candidate = secrets.randbelow(9_000_000) + 1_000_000
+        if not Account.objects.filter(member_no=candidate).exists():
+            return candidate
+
+
+def access_key_issue(*, account: Account, kind: str, sub_account=None, expire_time=None) -> tuple[AccessKey, str]:
+    """Create a key and its secret; the secret is stored encrypted and returned once, here."""
+    secret = new_secret_key()
+    prefix = "" if kind == AccessKey.ROOT else "ncp_iam_"
+    key = AccessKey.objects.create(
+        access_key=new_access_key(prefix),
+        account=account,
+        sub_account=sub_account,
+        kind=kind,
+        secret_encrypted=encrypt_secret(secret),
+        expire_time=expire_time,
+    )
+    return key, secret
+
+
+@transaction.atomic
+def account_create(*, name: str, email: str = "", member_no: int | None = None) -> tuple[Account, AccessKey, str]:
+    """Create a main account with one root access key; returns the account, the key and its secret."""
+    if not isinstance(name, str) or not 1 <= len(name.strip()) <= 100:
+        raise InvalidInput.field("name", "must be 1-100 characters")
+    if member_no is not None and Account.objects.filter(member_no=member_no).exists():
+        raise Conflict(f"memberNo {member_no} is already in use", field_errors=[("memberNo", "already in use")])
+    account = Account(name=name.strip(), email=email or "", member_no=member_no or _new_member_no())
+    full_clean(account)
+    try:
+        with transaction.atomic():
+            account.save()
+    except IntegrityError:
+        raise Conflict("memberNo is already in use", field_errors=[("memberNo", "already in use")]) from None
+    key, secret = access_key_issue(account=account, kind=AccessKey.ROOT)
+    return account, key, secret
+
+
+@transaction.atomic
+def root_access_key_create(*, account: Account) -> tuple[AccessKey, str]:
+    """Another root key for a main account, within the root key limit."""
+    Account.objects.select_for_update().get(pk=account.pk)
+    if AccessKey.objects.filter(account=account, kind=AccessKey.ROOT).count() >= settings.IAM_MAX_ROOT_ACCESS_KEYS:
+        raise QuotaExceeded(f"a main account has at most {settings.IAM_MAX_ROOT_ACCESS_KEYS} root access keys")
+    return access_key_issue(account=account, kind=AccessKey.ROOT)
+
+
+@transaction.atomic
+def account_set_active(*, account: Account, active: bool) -> Account:
+    """Suspend or reactivate a whole main account (its keys stop or resume working at once)."""
+    Account.objects.filter(pk=account.pk).update(active=active)
+    account.active = active
+    return account
+
+
+SETTINGS_FIELDS = {
+    "password": ("password_min_length", "password_expiration_days", "password_reuse_prevention"),
+    "login-page": ("login_page_alias",),
+    "session": ("session_expiration_minutes",),
+    "long-term-unused": ("use_long_term_unused_deactivation", "long_term_unused_days"),
+}
+
+
+@transaction.atomic
+def account_settings_update(*, account: Account, **changes) -> Account:
+    """Change dashboard settings (password policy, login page alias, session expiry, long-term-unused days)."""
+    locked = Account.objects.select_for_update().get(pk=account.pk)
+    allowed = {f for fields in SETTINGS_FIELDS.values() for f in fields}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise InvalidInput(f"unknown settings: {', '.join(sorted(unknown))}")
+    for field, value in changes.items():
+        setattr(locked, field, value)
+    if "login_page_alias" in changes and locked.login_page_alias:
+        if Account.objects.filter(login_page_alias=locked.login_page_alias).exclude(pk=locked.pk).exists():
+            raise Conflict(
+                "that login page alias is already in use", field_errors=[("loginPageAlias", "already in use")]
+            )
+    full_clean(locked)
+    try:
+        with transaction.atomic():
+            locked.save()
+    except IntegrityError:
+        raise Conflict(
+            "that login page alias is already in use", field_errors=[("loginPageAlias", "already in use")]
+        ) from None
+    return locked

@@ -1,0 +1,78 @@
+"""Roles: create, change, suspend and delete (targets and switching come with the roles issue)."""
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from iam.errors import Conflict, InvalidInput, QuotaExceeded
+from iam.models import Account, Role
+from iam.services import validation
+
+ROLE_WIRE_NAMES = {"name": "roleName", "description": "descCont", "role_type": "roleType"}
+
+
+@transaction.atomic
+def role_create(
+    *,
+    account: Account,
+    name: str,
+    role_type: str,
+    session_expiration_sec: int | None = None,
+    description: str = "",
+    tags: dict | None = None,
+) -> Role:
+    """Create a role."""
+    locked = Account.objects.select_for_update().get(pk=account.pk)
+    if role_type == Role.SINGLE_SIGN_ON:
+        raise InvalidInput.field("roleType", "Single Sign-On roles are created by Ncloud Single Sign-On")
+    if role_type == Role.ACCOUNT and session_expiration_sec is None:
+        session_expiration_sec = 3600
+    role = Role(
+        account=locked,
+        name=name,
+        role_type=role_type,
+        session_expiration_sec=session_expiration_sec,
+        description=description or "",
+        tags=validation.tags(tags),
+    )
+    validation.full_clean(role, ROLE_WIRE_NAMES)
+    if Role.objects.for_account(locked).filter(name=name).exists():
+        raise Conflict("roleName: already in use", field_errors=[("roleName", "already in use")])
+    if Role.objects.for_account(locked).count() >= settings.IAM_MAX_ROLES:
+        raise QuotaExceeded(f"an account has at most {settings.IAM_MAX_ROLES} roles")
+    try:
+        with transaction.atomic():
+            role.save()
+    except IntegrityError:
+        raise Conflict("roleName: already in use", field_errors=[("roleName", "already in use")]) from None
+    return role
+
+
+@transaction.atomic
+def role_update(*, role: Role, **changes) -> Role:
+    """Change a role's name, description, session expiry (Account roles), tags or active state; never its type."""
+    unknown = set(changes) - {"name", "description", "session_expiration_sec", "tags", "active"}
+    if unknown:
+        raise InvalidInput(f"fields that cannot be changed: {', '.join(sorted(unknown))}")
+    locked = Role.objects.select_for_update().select_related("account").get(pk=role.pk)
+    if "tags" in changes:
+        changes["tags"] = validation.tags(changes["tags"])
+    for field, value in changes.items():
+        setattr(locked, field, value)
+    validation.full_clean(locked, ROLE_WIRE_NAMES)
+    if (
+        "name" in changes
+        and Role.objects.for_account(locked.account).filter(name=locked.name).exclude(pk=locked.pk).exists()
+    ):
+        raise Conflict("roleName: already in use", field_errors=[("roleName", "already in use")])
+    try:
+        with transaction.atomic():
+            locked.save()
+    except IntegrityError:
+        raise Conflict("roleName: already in use", field_errors=[("roleName", "already in use")]) from None
+    return locked
+
+
+@transaction.atomic
+def role_delete(*, role: Role) -> None:
+    """Delete a role and its policy attachments."""
+    Role.objects.filter(pk=role.pk).delete()
