@@ -1,0 +1,217 @@
+"""Every endpoint: unsigned, badly signed, stale, disabled-key and unpermitted calls are refused with the gateway
+body, and another account's ids are not found. One table drives all of them."""
+
+import re
+import uuid
+
+import pytest
+
+from iam.endpoint_actions import ENDPOINT_ACTIONS
+from iam.models import AccessKey, Group, Policy, Role, SubAccount
+from iam.services.groups import group_create
+from iam.services.policies import policy_create
+from iam.services.roles import role_create
+from iam.signing import signed_headers
+from tests.conftest import Credentials, disable_key, make_sub_account
+
+DOC = [
+    {"effect": "Allow", "targets": [{"product": "SubAccount", "actions": ["View/getGroupList"], "resourceNrns": ["*"]}]}
+]
+
+
+def _resources(tenant):
+    sub, _ = make_sub_account(tenant, "target")
+    group = group_create(account=tenant.account, name="grp")
+    policy = policy_create(account=tenant.account, name="pol", permissions=DOC)
+    role = role_create(account=tenant.account, name="role", role_type="Server")
+    return {
+        "sub": str(sub.sub_account_id),
+        "group": str(group.group_id),
+        "policy": policy.policy_id,
+        "role": role.role_no,
+        "key": AccessKey.objects.filter(sub_account=sub).first().access_key,
+    }
+
+
+# (method, uri template, body template, table key); {sub}, {group}, {policy}, {role}, {key} are filled in.
+ENDPOINTS = [
+    ("GET", "/api/v1/sub-accounts", None, ("sub-accounts", "list")),
+    (
+        "POST",
+        "/api/v1/sub-accounts",
+        {"loginId": "newone", "name": "New one", "email": "new@example.com", "canConsoleAccess": False},
+        ("sub-accounts", "create"),
+    ),
+    ("GET", "/api/v1/sub-accounts/{sub}", None, ("sub-accounts", "retrieve")),
+    ("PUT", "/api/v1/sub-accounts/{sub}", {"name": "Renamed"}, ("sub-accounts", "update")),
+    ("DELETE", "/api/v1/sub-accounts/{sub}", None, ("sub-accounts", "destroy")),
+    ("PUT", "/api/v1/sub-accounts/{sub}/password", {"needPasswordGenerate": True}, ("sub-accounts", "password")),
+    ("POST", "/api/v1/sub-accounts/{sub}/mfa/reset", None, ("sub-accounts", "mfa_reset")),
+    ("POST", "/api/v1/sub-accounts/{sub}/groups", {"groupIdList": ["{group}"]}, ("sub-accounts", "groups")),
+    ("DELETE", "/api/v1/sub-accounts/{sub}/groups", {"groupIdList": ["{group}"]}, ("sub-accounts", "groups")),
+    ("POST", "/api/v1/sub-accounts/{sub}/policies", {"policyIdList": ["{policy}"]}, ("sub-accounts", "policies")),
+    ("DELETE", "/api/v1/sub-accounts/{sub}/policies", {"policyIdList": ["{policy}"]}, ("sub-accounts", "policies")),
+    ("GET", "/api/v1/sub-accounts/{sub}/access-keys", None, ("sub-accounts", "access_keys")),
+    ("POST", "/api/v1/sub-accounts/{sub}/access-keys", None, ("sub-accounts", "access_keys")),
+    (
+        "PUT",
+        "/api/v1/sub-accounts/{sub}/access-keys",
+        {"accessKey": "{key}", "active": False},
+        ("sub-accounts", "access_keys"),
+    ),
+    ("DELETE", "/api/v1/sub-accounts/{sub}/access-keys", {"accessKey": "{key}"}, ("sub-accounts", "access_keys")),
+    ("GET", "/api/v1/join/check-login-id?loginId=someone", None, ("join", "check_login_id")),
+    ("GET", "/api/v1/join/check-password?password=Abcdef1%21", None, ("join", "check_password")),
+    ("GET", "/api/v1/groups", None, ("groups", "list")),
+    ("POST", "/api/v1/groups", {"groupName": "newgroup"}, ("groups", "create")),
+    ("GET", "/api/v1/groups/{group}", None, ("groups", "retrieve")),
+    ("PUT", "/api/v1/groups/{group}", {"description": "d"}, ("groups", "update")),
+    ("DELETE", "/api/v1/groups/{group}", None, ("groups", "destroy")),
+    ("POST", "/api/v1/groups/{group}/sub-accounts", {"subAccountIdList": ["{sub}"]}, ("groups", "sub_accounts")),
+    ("DELETE", "/api/v1/groups/{group}/sub-accounts", {"subAccountIdList": ["{sub}"]}, ("groups", "sub_accounts")),
+    ("POST", "/api/v1/groups/{group}/policies", {"policyIdList": ["{policy}"]}, ("groups", "policies")),
+    ("DELETE", "/api/v1/groups/{group}/policies", {"policyIdList": ["{policy}"]}, ("groups", "policies")),
+    ("GET", "/api/v1/policies", None, ("policies", "list")),
+    ("POST", "/api/v1/policies", {"policyName": "newpolicy", "permissions": DOC}, ("policies", "create")),
+    ("GET", "/api/v1/policies/{policy}?withPermissions=true", None, ("policies", "retrieve")),
+    ("PUT", "/api/v1/policies/{policy}", {"description": "d"}, ("policies", "update")),
+    ("DELETE", "/api/v1/policies/{policy}", None, ("policies", "destroy")),
+    ("GET", "/api/v1/policies/{policy}/resources", None, ("policies", "resources")),
+    ("DELETE", "/api/v1/policies/{policy}/resources", {"subAccountIdList": ["{sub}"]}, ("policies", "resources")),
+    ("POST", "/api/v1/policy/validation", {"permissions": DOC}, ("policy-validation", "create")),
+    ("GET", "/api/v1/roles", None, ("roles", "list")),
+    ("POST", "/api/v1/roles", {"roleName": "newrole", "roleType": "Server"}, ("roles", "create")),
+    ("GET", "/api/v1/roles/{role}", None, ("roles", "retrieve")),
+    ("PUT", "/api/v1/roles/{role}", {"descCont": "d"}, ("roles", "update")),
+    ("DELETE", "/api/v1/roles/{role}", None, ("roles", "destroy")),
+    ("POST", "/api/v1/roles/{role}/policies", {"policyIdList": ["{policy}"]}, ("roles", "policies")),
+    ("DELETE", "/api/v1/roles/{role}/policies", {"policyIdList": ["{policy}"]}, ("roles", "policies")),
+    ("GET", "/api/v1/dashboard", None, ("dashboard", "list")),
+    ("GET", "/api/v1/settings/password", None, ("settings-password", "setting")),
+    ("PUT", "/api/v1/settings/password", {"minLength": 10}, ("settings-password", "setting")),
+    ("GET", "/api/v1/settings/login-page", None, ("settings-login-page", "setting")),
+    ("PUT", "/api/v1/settings/login-page", {"loginPageAlias": "alpha-corp"}, ("settings-login-page", "setting")),
+    ("GET", "/api/v1/settings/session", None, ("settings-session", "setting")),
+    ("PUT", "/api/v1/settings/session", {"sessionExpirationMinutes": 30}, ("settings-session", "setting")),
+    ("GET", "/api/v1/settings/long-term-unused", None, ("settings-long-term-unused", "setting")),
+    ("PUT", "/api/v1/settings/long-term-unused", {"use": True, "days": 60}, ("settings-long-term-unused", "setting")),
+]
+IDS = [f"{m} {u}" for m, u, _, _ in ENDPOINTS]
+
+
+def _fill(value, ids):
+    if isinstance(value, str):
+        return value.format(**ids)
+    if isinstance(value, list):
+        return [_fill(v, ids) for v in value]
+    if isinstance(value, dict):
+        return {k: _fill(v, ids) for k, v in value.items()}
+    return value
+
+
+def _counts():
+    return (SubAccount.objects.count(), Group.objects.count(), Policy.objects.count(), Role.objects.count())
+
+
+def test_every_table_entry_has_an_endpoint_test():
+    assert {key for *_, key in ENDPOINTS} == set(ENDPOINT_ACTIONS)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("method", "uri", "body", "key"), ENDPOINTS, ids=IDS)
+def test_unsigned_call_is_refused(api, tenant, method, uri, body, key):
+    ids = _resources(tenant)
+    before = _counts()
+    response = api.call(method, _fill(uri, ids), _fill(body, ids), creds=None)
+    assert response.status_code == 401
+    assert response.json()["error"]["errorCode"] == "200"
+    assert response.json()["error"]["message"] == "Authentication Failed"
+    assert _counts() == before
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("method", "uri", "body", "key"), ENDPOINTS, ids=IDS)
+def test_bad_signature_is_refused(api, tenant, method, uri, body, key):
+    ids = _resources(tenant)
+    wrong = Credentials(tenant.root.access_key, "not-the-secret")
+    response = api.call(method, _fill(uri, ids), _fill(body, ids), creds=wrong)
+    assert response.status_code == 401
+    assert response.json()["error"] == {
+        "errorCode": "200",
+        "message": "Authentication Failed",
+        "details": "signature does not match",
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("method", "uri", "body", "key"), ENDPOINTS, ids=IDS)
+def test_stale_timestamp_is_refused(api, tenant, method, uri, body, key):
+    ids = _resources(tenant)
+    uri = _fill(uri, ids)
+    stale = str(int(__import__("time").time() * 1000) - 6 * 60 * 1000)
+    headers = signed_headers(tenant.root.access_key, tenant.root.secret, method, uri, timestamp=stale)
+    before = _counts()
+    response = api.call(method, uri, _fill(body, ids), creds=None, headers=headers)
+    assert response.status_code == 401
+    assert "5 minutes" in response.json()["error"]["details"]
+    assert _counts() == before
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("method", "uri", "body", "key"), ENDPOINTS, ids=IDS)
+def test_disabled_key_is_refused(api, tenant, method, uri, body, key):
+    ids = _resources(tenant)
+    _, creds = make_sub_account(tenant, "admin", policy_ids=["00000000-0000-4000-8000-000000000001"])
+    disable_key(creds)
+    response = api.call(method, _fill(uri, ids), _fill(body, ids), creds=creds)
+    assert response.status_code == 401
+    assert response.json()["error"]["details"] == "access key is disabled"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("method", "uri", "body", "key"), ENDPOINTS, ids=IDS)
+def test_sub_account_without_policy_is_denied(api, tenant, no_policy_user, method, uri, body, key):
+    ids = _resources(tenant)
+    _, creds = no_policy_user
+    before = _counts()
+    response = api.call(method, _fill(uri, ids), _fill(body, ids), creds=creds)
+    assert response.status_code == 401
+    assert response.json()["error"]["errorCode"] == "210"
+    assert response.json()["error"]["message"] == "Permission Denied"
+    assert _counts() == before
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("method", "uri", "body", "key"), ENDPOINTS, ids=IDS)
+def test_administrator_sub_account_is_allowed(api, tenant, method, uri, body, key):
+    ids = _resources(tenant)
+    _, creds = make_sub_account(tenant, "admin", policy_ids=["00000000-0000-4000-8000-000000000001"])
+    response = api.call(method, _fill(uri, ids), _fill(body, ids), creds=creds)
+    assert response.status_code == 200, response.content
+
+
+DETAIL_ENDPOINTS = [e for e in ENDPOINTS if re.search(r"\{(sub|group|policy|role|key)\}", e[1] + str(e[2]))]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("method", "uri", "body", "key"), DETAIL_ENDPOINTS, ids=[f"{m} {u}" for m, u, _, _ in DETAIL_ENDPOINTS]
+)
+def test_another_accounts_ids_are_not_found(api, tenant, other_tenant, method, uri, body, key):
+    theirs = _resources(other_tenant)
+    _resources(tenant)
+    before = _counts()
+    response = api.call(method, _fill(uri, theirs), _fill(body, theirs), creds=tenant.root)
+    assert response.status_code == 404, response.content
+    assert response.json()["errorCode"] == 30
+    assert _counts() == before
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_unknown_id_is_not_found(api, tenant, method):
+    response = api.call(
+        method, f"/api/v1/sub-accounts/{uuid.uuid4()}", {"name": "x"} if method == "PUT" else None, creds=tenant.root
+    )
+    assert response.status_code == 404
+    assert response.json() == {"errorCode": 30, "message": "no such sub account", "fieldErrors": []}
