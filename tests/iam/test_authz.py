@@ -1,0 +1,107 @@
+"""The authorization component: effective policies of a principal and its replaceability."""
+
+import pytest
+
+from iam import authz
+from iam.authz import Decision, PolicyAuthorizer
+from iam.policy_eval import Request
+from iam.principals import Principal
+from iam.selectors import principal_statements
+from iam.services.groups import group_create, group_members_add
+from iam.services.policies import policies_attach, policies_detach, policy_create
+from tests.conftest import make_sub_account
+
+VIEWER = "00000000-0000-4000-8000-000000000005"
+
+
+def _doc(effect, actions):
+    return [{"effect": effect, "targets": [{"product": "SubAccount", "actions": actions, "resourceNrns": ["*"]}]}]
+
+
+def _principal(sub):
+    return Principal(
+        account_id=sub.account_id,
+        member_no=sub.account.member_no,
+        principal_type="SubAccount",
+        principal_id=str(sub.sub_account_id),
+        name=sub.login_id,
+        nrn=sub.nrn,
+        sub_account_no=sub.sub_account_no,
+    )
+
+
+@pytest.mark.django_db
+def test_statements_come_from_direct_and_group_policies(tenant):
+    sub, _ = make_sub_account(tenant, "member")
+    direct = policy_create(account=tenant.account, name="direct", permissions=_doc("Allow", ["View/getGroupList"]))
+    via_group = policy_create(account=tenant.account, name="viagroup", permissions=_doc("Deny", ["View/getPolicyList"]))
+    group = group_create(account=tenant.account, name="team")
+    group_members_add(group=group, sub_account_ids=[str(sub.sub_account_id)])
+    policies_attach(target=sub, policy_ids=[direct.policy_id])
+    policies_attach(target=group, policy_ids=[via_group.policy_id])
+    statements = principal_statements(_principal(sub))
+    assert sorted(s["effect"] for s in statements) == ["Allow", "Deny"]
+    assert {a for s in statements for t in s["targets"] for a in t["actions"]} == {
+        "View/getGroupList",
+        "View/getPolicyList",
+    }
+
+
+@pytest.mark.django_db
+def test_deny_in_a_group_beats_a_direct_allow(tenant):
+    sub, _ = make_sub_account(tenant, "member", policy_ids=[VIEWER])
+    deny = policy_create(account=tenant.account, name="nogroups", permissions=_doc("Deny", ["View/getGroupList"]))
+    group = group_create(account=tenant.account, name="team")
+    group_members_add(group=group, sub_account_ids=[str(sub.sub_account_id)])
+    policies_attach(target=group, policy_ids=[deny.policy_id])
+    decision = PolicyAuthorizer().authorize(
+        _principal(sub), [Request("SubAccount", "View/getPolicyList"), Request("SubAccount", "View/getGroupList")]
+    )
+    assert decision == Decision(False, Request("SubAccount", "View/getGroupList"), "explicitDeny")
+
+
+@pytest.mark.django_db
+def test_a_detached_policy_stops_granting_at_once(tenant):
+    sub, _ = make_sub_account(tenant, "member", policy_ids=[VIEWER])
+    request = [Request("SubAccount", "View/getSubAccountList")]
+    assert PolicyAuthorizer().authorize(_principal(sub), request).allowed
+    policies_detach(target=sub, policy_ids=[VIEWER])
+    assert PolicyAuthorizer().authorize(_principal(sub), request) == Decision(False, request[0], "implicitDeny")
+
+
+@pytest.mark.django_db
+def test_root_may_do_everything_in_its_account(tenant):
+    root = Principal(
+        account_id=tenant.account.pk,
+        member_no=2942,
+        principal_type="MainAccount",
+        principal_id="2942",
+        name="root",
+        nrn="x",
+    )
+    assert (
+        PolicyAuthorizer()
+        .authorize(root, [Request("SubAccount", "Change/deleteSubAccount", "nrn:PUB:IAM::2942:SubAccount/x")])
+        .allowed
+    )
+
+
+class _DenyEverything:
+    def authorize(self, principal, requests):
+        return Decision(False, requests[0], "implicitDeny")
+
+
+@pytest.mark.django_db
+def test_the_authorizer_is_replaceable_through_settings(api, tenant, settings):
+    settings.IAM_AUTHORIZER = "tests.iam.test_authz._DenyEverything"
+    authz._load.cache_clear()
+    try:
+        response = api.call("GET", "/api/v1/sub-accounts", creds=tenant.root)
+    finally:
+        authz._load.cache_clear()
+    assert response.status_code == 401
+    assert response.json()["error"] == {
+        "errorCode": "210",
+        "message": "Permission Denied",
+        "details": "SubAccount:View/getSubAccountList on * is not allowed",
+    }
