@@ -1,0 +1,329 @@
+"""Policy conditions, with the semantics users of AWS IAM expect. Pure Python, no Django.
+
+A condition block is ``{"<Operator>": {"<key>": <value or list of values>}}``. Every operator in the block must
+hold and, within an operator, every key (AND); the values of one key are alternatives (OR), and for the negated
+operators the key must match none of them. A key absent from the request makes the condition false, except for
+the negated operators, the ``...IfExists`` forms and ``Null``. ``ForAnyValue:`` / ``ForAllValues:`` compare a
+multi-valued key value by value: ForAllValues holds for an empty or missing set, ForAnyValue does not.
+
+Values may contain policy variables such as ``${ncp:principalName}``; a variable whose key is missing from the
+request makes that value match nothing.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from functools import lru_cache
+
+MISSING = object()
+
+_VARIABLE_RE = re.compile(r"\$\{([^}]+)\}")
+
+STRING_OPERATORS = (
+    "StringEquals",
+    "StringNotEquals",
+    "StringEqualsIgnoreCase",
+    "StringNotEqualsIgnoreCase",
+    "StringLike",
+    "StringNotLike",
+    "StringLikeIgnoreCase",
+    "StringNotLikeIgnoreCase",
+)
+NUMERIC_OPERATORS = (
+    "NumericEquals",
+    "NumericNotEquals",
+    "NumericLessThan",
+    "NumericLessThanEquals",
+    "NumericGreaterThan",
+    "NumericGreaterThanEquals",
+)
+DATE_OPERATORS = (
+    "DateEquals",
+    "DateNotEquals",
+    "DateLessThan",
+    "DateLessThanEquals",
+    "DateGreaterThan",
+    "DateGreaterThanEquals",
+)
+OTHER_OPERATORS = ("Bool", "IpAddress", "NotIpAddress")
+BASE_OPERATORS = STRING_OPERATORS + NUMERIC_OPERATORS + DATE_OPERATORS + OTHER_OPERATORS
+NEGATED = frozenset(
+    {
+        "StringNotEquals",
+        "StringNotEqualsIgnoreCase",
+        "StringNotLike",
+        "StringNotLikeIgnoreCase",
+        "NumericNotEquals",
+        "DateNotEquals",
+        "NotIpAddress",
+    }
+)
+SET_PREFIXES = ("ForAnyValue:", "ForAllValues:")
+
+
+class ConditionError(ValueError):
+    """A condition block that cannot be understood (unknown operator, malformed value)."""
+
+
+def parse_operator(name: str) -> tuple[str | None, str, bool]:
+    """Split ``ForAllValues:StringLikeIfExists`` into (set prefix, base operator, if_exists)."""
+    if not isinstance(name, str):
+        raise ConditionError(f"operator must be a string, got {type(name).__name__}")
+    prefix = None
+    for candidate in SET_PREFIXES:
+        if name.startswith(candidate):
+            prefix, name = candidate[:-1], name[len(candidate) :]
+            break
+    if_exists = False
+    if name.endswith("IfExists") and name != "IfExists":
+        if_exists, name = True, name[: -len("IfExists")]
+    if name == "Null":
+        if if_exists or prefix:
+            raise ConditionError("Null takes neither IfExists nor ForAnyValue/ForAllValues")
+        return None, "Null", False
+    if name not in BASE_OPERATORS:
+        raise ConditionError(f"unknown condition operator {name!r}")
+    return prefix, name, if_exists
+
+
+# Value tests ----------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4096)
+def _like_regex(pattern: str, ignore_case: bool) -> re.Pattern:
+    parts = []
+    for char in pattern:
+        if char == "*":
+            parts.append(".*")
+        elif char == "?":
+            parts.append(".")
+        else:
+            parts.append(re.escape(char))
+    return re.compile("".join(parts) + r"\Z", re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+
+
+def like(pattern: str, value: str, ignore_case: bool = False) -> bool:
+    return _like_regex(pattern, ignore_case).match(value) is not None
+
+
+def _number(value) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _date(value) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, tz=UTC)
+    if isinstance(value, str):
+        text = value.strip()
+        if re.fullmatch(r"\d+(\.\d+)?", text):
+            return datetime.fromtimestamp(float(text), tz=UTC)
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
+
+
+def _bool(value) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _network(text: str):
+    return ipaddress.ip_network(text, strict=False)
+
+
+def _ip_in(value, network_text) -> bool:
+    try:
+        return ipaddress.ip_address(str(value)) in _network(str(network_text))
+    except ValueError:
+        return False
+
+
+_COMPARE = {
+    "Equals": lambda a, b: a == b,
+    "NotEquals": lambda a, b: a == b,  # negation is applied by the caller
+    "LessThan": lambda a, b: a < b,
+    "LessThanEquals": lambda a, b: a <= b,
+    "GreaterThan": lambda a, b: a > b,
+    "GreaterThanEquals": lambda a, b: a >= b,
+}
+
+
+def _positive_test(base: str) -> Callable[[object, object], bool]:
+    """test(request_value, policy_value) for the positive form of an operator."""
+    if base in ("StringEquals", "StringNotEquals"):
+        return lambda v, p: isinstance(v, str) and v == p
+    if base in ("StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase"):
+        return lambda v, p: isinstance(v, str) and v.casefold() == str(p).casefold()
+    if base in ("StringLike", "StringNotLike"):
+        return lambda v, p: isinstance(v, str) and like(str(p), v)
+    if base in ("StringLikeIgnoreCase", "StringNotLikeIgnoreCase"):
+        return lambda v, p: isinstance(v, str) and like(str(p), v, ignore_case=True)
+    if base.startswith("Numeric"):
+        compare = _COMPARE[base[len("Numeric") :]]
+
+        def numeric(v, p):
+            a, b = _number(v), _number(p)
+            return a is not None and b is not None and compare(a, b)
+
+        return numeric
+    if base.startswith("Date"):
+        compare = _COMPARE[base[len("Date") :]]
+
+        def date(v, p):
+            a, b = _date(v), _date(p)
+            return a is not None and b is not None and compare(a, b)
+
+        return date
+    if base == "Bool":
+        return lambda v, p: _bool(v) is not None and _bool(v) == _bool(p)
+    if base in ("IpAddress", "NotIpAddress"):
+        return _ip_in
+    raise ConditionError(f"unknown condition operator {base!r}")
+
+
+def validate_value(base: str, value) -> str | None:
+    """Why a policy value cannot be used with an operator, or None."""
+    if base.startswith("Numeric") and _number(value) is None:
+        return f"{value!r} is not a number"
+    if base.startswith("Date") and _date(value) is None:
+        return f"{value!r} is not a date (ISO 8601 or epoch seconds)"
+    if base in ("Bool", "Null") and _bool(value) is None:
+        return f"{value!r} is not true or false"
+    if base in ("IpAddress", "NotIpAddress"):
+        try:
+            _network(str(value))
+        except ValueError:
+            return f"{value!r} is not an IP address or CIDR block"
+    if not isinstance(value, (str, int, float, bool)):
+        return "condition values must be strings, numbers or booleans"
+    return None
+
+
+# Variables ------------------------------------------------------------------------------------------------
+
+
+def has_variables(text) -> bool:
+    return isinstance(text, str) and "${" in text
+
+
+def substitute(text: str, context: Mapping) -> str | None:
+    """Replace ``${key}`` with the request's value; None when a referenced key is missing or multi-valued."""
+    failed = False
+
+    def replace(match: re.Match) -> str:
+        nonlocal failed
+        value = context.get(match.group(1), MISSING)
+        if value is MISSING or value is None or isinstance(value, (list, tuple, set, frozenset)):
+            failed = True
+            return ""
+        return str(value)
+
+    result = _VARIABLE_RE.sub(replace, text)
+    return None if failed else result
+
+
+def variables_in(text: str) -> list[str]:
+    return _VARIABLE_RE.findall(text) if isinstance(text, str) else []
+
+
+# Compilation ----------------------------------------------------------------------------------------------
+
+Check = Callable[[Mapping], bool]
+
+
+def _values(raw) -> tuple:
+    if isinstance(raw, (list, tuple)):
+        return tuple(raw)
+    return (raw,)
+
+
+def _resolve(values: tuple, context: Mapping) -> list:
+    out = []
+    for value in values:
+        if has_variables(value):
+            resolved = substitute(value, context)
+            if resolved is not None:
+                out.append(resolved)
+        else:
+            out.append(value)
+    return out
+
+
+def compile_clause(operator: str, key: str, raw_values) -> Check:
+    """A check for one (operator, key, values) clause."""
+    prefix, base, if_exists = parse_operator(operator)
+    values = _values(raw_values)
+    dynamic = any(has_variables(v) for v in values)
+
+    if base == "Null":
+        want_missing = _bool(values[0]) if values else None
+        if want_missing is None:
+            raise ConditionError(f"Null needs true or false for {key}")
+
+        def null_check(context: Mapping) -> bool:
+            value = context.get(key, MISSING)
+            absent = value is MISSING or value is None or (isinstance(value, (list, tuple)) and not value)
+            return absent == want_missing
+
+        return null_check
+
+    positive = _positive_test(base)
+    negated = base in NEGATED
+
+    def one_value_matches(request_value, policy_values) -> bool:
+        hit = any(positive(request_value, p) for p in policy_values)
+        return not hit if negated else hit
+
+    def check(context: Mapping) -> bool:
+        value = context.get(key, MISSING)
+        policy_values = _resolve(values, context) if dynamic else values
+        if prefix is None:
+            if value is MISSING or value is None:
+                return if_exists or negated
+            if isinstance(value, (list, tuple, set, frozenset)):
+                if not value:
+                    return if_exists or negated
+                return any(one_value_matches(v, policy_values) for v in value)
+            return one_value_matches(value, policy_values)
+        items = [] if value is MISSING or value is None else value
+        if not isinstance(items, (list, tuple, set, frozenset)):
+            items = [items]
+        if prefix == "ForAllValues":
+            return all(one_value_matches(v, policy_values) for v in items)
+        # ForAnyValue
+        if not items:
+            return False
+        return any(one_value_matches(v, policy_values) for v in items)
+
+    return check
+
+
+def compile_condition(condition: Mapping | None) -> Check | None:
+    """One check for a whole condition block (None when there is no condition)."""
+    if not condition:
+        return None
+    checks = [compile_clause(op, key, vals) for op, clauses in condition.items() for key, vals in clauses.items()]
+    if len(checks) == 1:
+        return checks[0]
+    return lambda context: all(check(context) for check in checks)
+
+
+def condition_keys(condition: Mapping | None) -> list[str]:
+    return [key for clauses in (condition or {}).values() for key in clauses]

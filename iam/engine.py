@@ -1,0 +1,208 @@
+"""The authorization engine: a principal's effective policies compiled into a per-action index. Pure Python.
+
+``CompiledPolicies`` is built once per principal and policy version; for each (product, action) it keeps only the
+statements that can apply, split into Deny and Allow, with resource patterns and conditions compiled. A decision
+is then a few set look-ups: Deny statements first (an explicit deny wins), then Allow; nothing matching is an
+implicit deny. Statements whose condition uses a key the catalog does not list for an action cannot allow that
+action ("the action is not to be performed").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from iam import catalog
+from iam.conditions import Check, compile_condition, condition_keys, has_variables, substitute
+from iam.policy_eval import ALLOWED, EXPLICIT_DENY, IMPLICIT_DENY, Request, action_matches
+
+__all__ = ["ALLOWED", "EXPLICIT_DENY", "IMPLICIT_DENY", "CompiledPolicies", "Explanation", "Request"]
+
+EMPTY_CONTEXT: Mapping = {}
+
+
+@lru_cache(maxsize=8192)
+def _wildcard_regex(pattern: str) -> re.Pattern:
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern) + r"\Z")
+
+
+def resource_pattern_matches(pattern: str, resource: str | None) -> bool:
+    """``*`` alone matches everything (also actions without a resource); otherwise ``*``/``?`` wildcards in an NRN."""
+    if pattern == "*":
+        return True
+    if resource is None:
+        return False
+    if "*" in pattern or "?" in pattern:
+        return _wildcard_regex(pattern).match(resource) is not None
+    return pattern == resource
+
+
+class ResourceMatcher:
+    """The compiled resourceNrns of one target."""
+
+    __slots__ = ("any", "exact", "wildcards", "dynamic")
+
+    def __init__(self, patterns: Iterable[str]):
+        patterns = list(patterns) or ["*"]
+        self.any = "*" in patterns
+        self.exact = frozenset(p for p in patterns if not has_variables(p) and "*" not in p and "?" not in p)
+        self.wildcards = tuple(
+            _wildcard_regex(p) for p in patterns if p != "*" and not has_variables(p) and ("*" in p or "?" in p)
+        )
+        self.dynamic = tuple(p for p in patterns if has_variables(p))
+
+    def matches(self, resource: str | None, context: Mapping) -> bool:
+        if self.any:
+            return True
+        if resource is None:
+            return False
+        if resource in self.exact:
+            return True
+        for regex in self.wildcards:
+            if regex.match(resource):
+                return True
+        for pattern in self.dynamic:
+            resolved = substitute(pattern, context)
+            if resolved is not None and resource_pattern_matches(resolved, resource):
+                return True
+        return False
+
+
+@dataclass(frozen=True)
+class StatementRef:
+    """Where a statement comes from, for explanations."""
+
+    policy_id: str
+    index: int
+    effect: str
+
+
+@dataclass
+class _Statement:
+    ref: StatementRef
+    targets: list[tuple[str, tuple[str, ...], ResourceMatcher]]
+    condition: Check | None
+    keys: tuple[str, ...]
+
+
+@dataclass
+class _Entry:
+    """The statements that can apply to one (product, action)."""
+
+    denies: tuple[tuple[ResourceMatcher, Check | None, StatementRef, tuple[str, ...]], ...]
+    allows: tuple[tuple[ResourceMatcher, Check | None, StatementRef, tuple[str, ...]], ...]
+    allow_all: bool  # an unconditional Allow on every resource exists
+
+
+@dataclass
+class Explanation:
+    """What decided a request: the outcome, the statements that matched it and the context keys that were missing."""
+
+    decision: str
+    matched: list[dict] = field(default_factory=list)
+    missing_context_keys: list[str] = field(default_factory=list)
+
+
+def _can_allow(action: catalog.CatalogAction | None, keys: tuple[str, ...]) -> bool:
+    if not keys:
+        return True
+    if action is None:
+        return False
+    return all(catalog.condition_key_applies(action, key) for key in keys)
+
+
+class CompiledPolicies:
+    """A principal's effective policies, compiled; safe to share between threads (entries are built idempotently)."""
+
+    def __init__(self, policies: Iterable[tuple[str, list]]):
+        self._statements: list[_Statement] = []
+        for policy_id, permissions in policies:
+            for index, statement in enumerate(permissions or ()):
+                effect = statement.get("effect")
+                if effect not in ("Allow", "Deny"):
+                    continue
+                condition = statement.get("condition") or None
+                targets = [
+                    (
+                        t.get("product"),
+                        tuple(t.get("actions") or ()),
+                        ResourceMatcher(t.get("resourceNrns") or ["*"]),
+                    )
+                    for t in statement.get("targets") or ()
+                ]
+                self._statements.append(
+                    _Statement(
+                        ref=StatementRef(str(policy_id), index, effect),
+                        targets=targets,
+                        condition=compile_condition(condition),
+                        keys=tuple(condition_keys(condition)),
+                    )
+                )
+        self._entries: dict[tuple[str, str], _Entry] = {}
+
+    @property
+    def statement_count(self) -> int:
+        return len(self._statements)
+
+    def _entry(self, product: str, action: str) -> _Entry:
+        key = (product, action)
+        entry = self._entries.get(key)
+        if entry is not None:
+            return entry
+        catalog_action = catalog.get_action(product, action)
+        denies, allows = [], []
+        allow_all = False
+        for statement in self._statements:
+            matchers = [
+                matcher
+                for t_product, patterns, matcher in statement.targets
+                if (t_product == "*" or t_product == product) and any(action_matches(p, action) for p in patterns)
+            ]
+            if not matchers:
+                continue
+            for matcher in matchers:
+                item = (matcher, statement.condition, statement.ref, statement.keys)
+                if statement.ref.effect == "Deny":
+                    denies.append(item)
+                elif _can_allow(catalog_action, statement.keys):
+                    allows.append(item)
+                    if matcher.any and statement.condition is None:
+                        allow_all = True
+        entry = _Entry(tuple(denies), tuple(allows), allow_all)
+        self._entries[key] = entry
+        return entry
+
+    def decide(self, request: Request, context: Mapping = EMPTY_CONTEXT) -> str:
+        """ALLOWED, EXPLICIT_DENY or IMPLICIT_DENY."""
+        entry = self._entry(request.product, request.action)
+        resource = request.resource
+        for matcher, check, _, _ in entry.denies:
+            if matcher.matches(resource, context) and (check is None or check(context)):
+                return EXPLICIT_DENY
+        if entry.allow_all:
+            return ALLOWED
+        for matcher, check, _, _ in entry.allows:
+            if matcher.matches(resource, context) and (check is None or check(context)):
+                return ALLOWED
+        return IMPLICIT_DENY
+
+    def explain(self, request: Request, context: Mapping = EMPTY_CONTEXT) -> Explanation:
+        """The decision with every statement that matched and the condition keys the request did not carry."""
+        entry = self._entry(request.product, request.action)
+        matched, missing = [], []
+        decision = IMPLICIT_DENY
+        for effect, items in (("Deny", entry.denies), ("Allow", entry.allows)):
+            for matcher, check, ref, keys in items:
+                if not matcher.matches(request.resource, context):
+                    continue
+                holds = check is None or check(context)
+                missing.extend(k for k in keys if context.get(k) is None and k not in missing)
+                if holds:
+                    matched.append({"policyId": ref.policy_id, "permissionIndex": ref.index, "effect": effect})
+                    if effect == "Deny":
+                        decision = EXPLICIT_DENY
+                    elif decision != EXPLICIT_DENY:
+                        decision = ALLOWED
+        return Explanation(decision, matched, missing)
