@@ -111,13 +111,18 @@ def add_related(permissions: list, previous: list | None = None) -> list:
     """Add the related actions of every action that ``previous`` did not already grant for that product.
 
     On creation every action brings its related ones; on a later update only newly added actions do, so a related
-    action that the user removed afterwards stays removed.
+    action that the user removed afterwards stays removed. Only Allow statements are expanded: related actions are
+    what an allowed action needs to work, and adding them to a Deny would deny more than the user wrote.
     """
     before: dict[str, set[str]] = {}
     for statement in previous or ():
+        if statement.get("effect") != "Allow":
+            continue
         for target in statement.get("targets", ()):
             before.setdefault(target.get("product"), set()).update(target.get("actions", ()))
     for statement in permissions:
+        if statement["effect"] != "Allow":
+            continue
         for target in statement["targets"]:
             product, actions = target["product"], target["actions"]
             new = [a for a in actions if a not in before.get(product, set())]
