@@ -4,7 +4,10 @@ A document is the ``permissions`` list of the wire format:
 ``[{"effect": "Allow"|"Deny", "targets": [{"product", "actions", "resourceNrns"}], "condition": {...}}]``.
 """
 
-from iam import catalog, nrn
+import re
+
+from iam import catalog, conditions, nrn
+from iam.policy_eval import action_matches
 
 ACTION_PATTERNS = ("*", "View*", "Change*")
 MAX_STATEMENTS = 100
@@ -39,7 +42,7 @@ def problems(permissions) -> list[tuple[str, str]]:
                 found.extend(_target_problems(target, f"{place}.targets[{j}]"))
         condition = statement.get("condition")
         if condition is not None:
-            found.extend(_condition_problems(condition, f"{place}.condition"))
+            found.extend(_condition_problems(condition, f"{place}.condition", statement))
     return found
 
 
@@ -69,22 +72,80 @@ def _target_problems(target, place: str) -> list[tuple[str, str]]:
         found.append((f"{place}.resourceNrns", f"must be a list of 1-{MAX_ITEMS} NRNs or '*'"))
     else:
         for k, resource in enumerate(resources):
-            if resource != "*" and not (isinstance(resource, str) and nrn.is_valid(resource)):
+            if resource != "*" and not _nrn_pattern_ok(resource):
                 found.append((f"{place}.resourceNrns[{k}]", f"malformed NRN {str(resource)[:120]!r}"))
     return found
 
 
-def _condition_problems(condition, place: str) -> list[tuple[str, str]]:
+def _nrn_pattern_ok(pattern) -> bool:
+    """An exact NRN, or one with ``*``/``?`` wildcards or ``${...}`` variables standing for parts of it."""
+    if not isinstance(pattern, str) or not pattern.startswith("nrn:"):
+        return False
+    concrete = re.sub(r"\$\{[^}]+\}", "x", pattern)
+    concrete = concrete.replace("*", "x").replace("?", "x")
+    return nrn.is_valid(concrete) or (pattern.endswith("*") and nrn.is_valid(concrete + "/x"))
+
+
+def known_condition_key(key) -> bool:
+    """Keys the product understands (whether they apply to an action is a separate question)."""
+    if not isinstance(key, str):
+        return False
+    if key in catalog.PRINCIPAL_CONDITION_KEYS or key in catalog.GLOBAL_CONDITION_KEYS or key == "ncp:TagKeys":
+        return True
+    for prefix in ("ncp:resourceTag/", "ncp:requestTag/"):
+        if key.startswith(prefix) and len(key) > len(prefix):
+            return True
+    return False
+
+
+def statement_actions(statement: dict) -> list[catalog.CatalogAction]:
+    """The catalog actions a statement's targets name (patterns expanded)."""
+    found = []
+    for target in statement.get("targets") or ():
+        if not isinstance(target, dict):
+            continue
+        products = catalog.PRODUCTS if target.get("product") == "*" else (target.get("product"),)
+        for product in products:
+            for action in catalog.actions_for(product) if product in catalog.PRODUCTS else ():
+                if any(isinstance(p, str) and action_matches(p, action.name) for p in target.get("actions") or ()):
+                    found.append(action)
+    return found
+
+
+def _condition_problems(condition, place: str, statement: dict) -> list[tuple[str, str]]:
     if not isinstance(condition, dict):
         return [(place, "must be an object of operators")]
     found = []
+    actions = statement_actions(statement)
     for operator, clauses in condition.items():
+        where = f"{place}.{operator}"
+        try:
+            _, base, _ = conditions.parse_operator(operator)
+        except conditions.ConditionError as exc:
+            found.append((where, str(exc)))
+            continue
         if not isinstance(clauses, dict) or not clauses:
-            found.append((f"{place}.{operator}", "must be an object of condition keys to value lists"))
+            found.append((where, "must be an object of condition keys to value lists"))
             continue
         for key, values in clauses.items():
-            if not isinstance(values, (list, str, int, float, bool)):
-                found.append((f"{place}.{operator}.{key}", "must be a value or a list of values"))
+            at = f"{where}.{key}"
+            if not isinstance(values, (list, str, int, float, bool)) or (isinstance(values, list) and not values):
+                found.append((at, "must be a value or a non-empty list of values"))
+                continue
+            if not known_condition_key(key):
+                found.append((at, f"unknown condition key {str(key)[:80]!r}"))
+                continue
+            if actions and not any(catalog.condition_key_applies(a, key) for a in actions):
+                found.append((at, f"condition key {key} applies to none of the statement's actions"))
+            for index, value in enumerate(values if isinstance(values, list) else [values]):
+                if conditions.has_variables(value):
+                    unknown = [v for v in conditions.variables_in(value) if not known_condition_key(v)]
+                    if unknown:
+                        found.append((f"{at}[{index}]", f"unknown variable ${{{unknown[0]}}}"))
+                    continue
+                problem = conditions.validate_value(base, value)
+                if problem:
+                    found.append((f"{at}[{index}]", problem))
     return found
 
 
@@ -132,18 +193,51 @@ def add_related(permissions: list, previous: list | None = None) -> list:
 
 
 def warnings(permissions: list) -> list[dict]:
-    """Non-blocking findings of a valid document (the full grading comes with the authorization engine)."""
-    findings = []
+    """Non-blocking findings of a valid document, graded SECURITY_WARNING, WARNING or SUGGESTION."""
+    found = []
+
+    def add(severity: str, location: str, message: str) -> None:
+        found.append({"severity": severity, "location": location, "message": message})
+
     for i, statement in enumerate(permissions):
-        if statement.get("effect") != "Allow" or statement.get("condition"):
-            continue
+        allow = statement.get("effect") == "Allow"
+        condition = statement.get("condition") or {}
         for j, target in enumerate(statement["targets"]):
-            if "*" in target["actions"] and "*" in (target.get("resourceNrns") or ["*"]):
-                findings.append(
-                    {
-                        "severity": "SECURITY_WARNING",
-                        "location": f"permissions[{i}].targets[{j}]",
-                        "message": "allows every action on every resource without a condition",
-                    }
-                )
-    return findings
+            place = f"permissions[{i}].targets[{j}]"
+            actions, resources = target["actions"], target.get("resourceNrns") or ["*"]
+            if allow and not condition and "*" in actions and "*" in resources:
+                add("SECURITY_WARNING", place, "allows every action on every resource without a condition")
+            if allow and "*" not in resources:
+                product_actions = [a for a in statement_actions({"targets": [target]}) if not a.resource_types]
+                if product_actions and not any(p in ("*", "View*", "Change*") for p in actions):
+                    names = ", ".join(a.name for a in product_actions[:5])
+                    add(
+                        "WARNING", f"{place}.resourceNrns", f"{names} have no resource type and are only allowed on '*'"
+                    )
+            duplicates = sorted({a for a in actions if actions.count(a) > 1})
+            if duplicates:
+                add("SUGGESTION", f"{place}.actions", f"listed more than once: {', '.join(duplicates)}")
+            patterns = [p for p in actions if p in ("*", "View*", "Change*")]
+            covered = [a for a in actions if a not in patterns and any(action_matches(p, a) for p in patterns)]
+            if covered:
+                add("SUGGESTION", f"{place}.actions", f"already covered by {patterns[0]}: {', '.join(covered[:5])}")
+        if allow and condition:
+            actions = statement_actions(statement)
+            for key in {k for clauses in condition.values() for k in clauses}:
+                excluded = [a.name for a in actions if not catalog.condition_key_applies(a, key)]
+                if excluded and len(excluded) < len(actions):
+                    add(
+                        "WARNING",
+                        f"permissions[{i}].condition",
+                        f"{key} does not apply to {', '.join(excluded[:5])}"
+                        f"{' and more' if len(excluded) > 5 else ''}; this statement cannot allow them",
+                    )
+    return found
+
+
+def findings(permissions) -> list[dict]:
+    """Every finding of a document: ERRORs when it is invalid, otherwise the graded warnings."""
+    errors = problems(permissions)
+    if errors:
+        return [{"severity": "ERROR", "location": place, "message": message} for place, message in errors]
+    return warnings(normalize(permissions))

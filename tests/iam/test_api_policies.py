@@ -579,10 +579,21 @@ def test_validation_warns_about_everything_on_everything(api, tenant):
 def test_validation_of_a_clean_or_conditioned_document(api, tenant):
     for permissions in (
         doc(["View/getSubAccountList"]),
-        doc(["*"], condition={"StringEquals": {"ncp:resourceTag/team": ["a"]}}),
+        doc(["*"], condition={"IpAddress": {"ncp:SourceIp": ["10.0.0.0/8"]}}),
     ):
         response = api.call("POST", "/api/v1/policy/validation", {"permissions": permissions}, creds=tenant.root)
         assert response.json() == {"valid": True, "findings": []}
+    # A resource-tag condition on "*" cannot allow the actions that take no resource tag: a warning, still valid.
+    response = api.call(
+        "POST",
+        "/api/v1/policy/validation",
+        {"permissions": doc(["*"], condition={"StringEquals": {"ncp:resourceTag/team": ["a"]}})},
+        creds=tenant.root,
+    )
+    body = response.json()
+    assert body["valid"] is True
+    assert [(f["severity"], f["location"]) for f in body["findings"]] == [("WARNING", "permissions[0].condition")]
+    assert "ncp:resourceTag/team does not apply to View/getResourceCount" in body["findings"][0]["message"]
     assert snapshot(tenant.account)[:2] == (0, 0)
 
 

@@ -216,3 +216,112 @@ def test_warning_for_everything_on_everything_without_condition():
 )
 def test_no_warning_when_narrowed(permissions):
     assert policy_document.warnings(policy_document.normalize(permissions)) == []
+
+
+# Conditions and graded findings (authorization engine) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("condition", "place", "text"),
+    [
+        (
+            {"StringEqualz": {"ncp:principalName": ["a"]}},
+            "permissions[0].condition.StringEqualz",
+            "unknown condition operator",
+        ),
+        (
+            {"StringEquals": {"ncp:favouriteColour": ["a"]}},
+            "permissions[0].condition.StringEquals.ncp:favouriteColour",
+            "unknown condition key",
+        ),
+        (
+            {"NumericLessThan": {"ncp:principalName": ["ten"]}},
+            "permissions[0].condition.NumericLessThan.ncp:principalName[0]",
+            "not a number",
+        ),
+        (
+            {"DateLessThan": {"ncp:CurrentTime": ["tomorrow"]}},
+            "permissions[0].condition.DateLessThan.ncp:CurrentTime[0]",
+            "not a date",
+        ),
+        (
+            {"IpAddress": {"ncp:SourceIp": ["10.0.0.300/8"]}},
+            "permissions[0].condition.IpAddress.ncp:SourceIp[0]",
+            "not an IP",
+        ),
+        (
+            {"Bool": {"ncp:MultiFactorAuthPresent": ["yes"]}},
+            "permissions[0].condition.Bool.ncp:MultiFactorAuthPresent[0]",
+            "not true or false",
+        ),
+        (
+            {"StringEquals": {"ncp:principalName": ["${ncp:nope}"]}},
+            "permissions[0].condition.StringEquals.ncp:principalName[0]",
+            "unknown variable",
+        ),
+        (
+            {"StringEquals": {"ncp:principalName": []}},
+            "permissions[0].condition.StringEquals.ncp:principalName",
+            "non-empty",
+        ),
+        # View/getSubAccountList takes no request tag: the key applies to none of the statement's actions.
+        (
+            {"StringEquals": {"ncp:requestTag/env": ["a"]}},
+            "permissions[0].condition.StringEquals.ncp:requestTag/env",
+            "applies to none",
+        ),
+    ],
+)
+def test_condition_problems_name_the_exact_place(condition, place, text):
+    found = policy_document.problems(doc(["View/getSubAccountList"], condition=condition))
+    assert [p for p, _ in found] == [place]
+    assert text in found[0][1]
+
+
+def test_conditions_that_fit_are_accepted():
+    for condition in (
+        {"StringEquals": {"ncp:principalName": ["a", "${ncp:principalName}"]}},
+        {"ForAllValues:StringLike": {"ncp:TagKeys": ["team*"]}, "Null": {"ncp:requestTag/team": "false"}},
+        {
+            "IpAddressIfExists": {"ncp:SourceIp": "10.0.0.0/8"},
+            "DateGreaterThan": {"ncp:CurrentTime": "2026-01-01T00:00:00Z"},
+        },
+    ):
+        assert policy_document.problems(doc(["Change/createSubAccount"], condition=condition)) == []
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["nrn:PUB:IAM::2942:SubAccount/*", "nrn:PUB:IAM::2942:*", "nrn:PUB:IAM::2942:SubAccount/${ncp:principalName}"],
+)
+def test_wildcard_and_variable_nrns_are_accepted(pattern):
+    assert policy_document.problems(doc(["View*"], resources=[pattern])) == []
+
+
+def test_findings_grade_errors_first():
+    assert policy_document.findings(doc(["View/nope"])) == [
+        {
+            "severity": "ERROR",
+            "location": "permissions[0].targets[0].actions[0]",
+            "message": "unknown action 'View/nope' for product SubAccount",
+        }
+    ]
+
+
+def test_findings_suggest_removing_duplicates_and_covered_actions():
+    found = policy_document.findings(doc(["View*", "View/getGroupList", "View/getGroupList"]))
+    assert [(f["severity"], f["message"]) for f in found] == [
+        ("SUGGESTION", "listed more than once: View/getGroupList"),
+        ("SUGGESTION", "already covered by View*: View/getGroupList, View/getGroupList"),
+    ]
+
+
+def test_findings_warn_when_a_resourceless_action_is_given_a_specific_nrn():
+    found = policy_document.findings(doc(["View/getPolicyList"], resources=[POLICY_NRN]))
+    assert found == [
+        {
+            "severity": "WARNING",
+            "location": "permissions[0].targets[0].resourceNrns",
+            "message": "View/getPolicyList have no resource type and are only allowed on '*'",
+        }
+    ]

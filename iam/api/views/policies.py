@@ -74,10 +74,5 @@ class PolicyValidationViewSet(AccountScopedViewSet):
     @extend_schema(request=s.PolicyValidationSerializer, responses=s.PolicyValidationResultSerializer)
     def create(self, request):
         permissions = valid_data(s.PolicyValidationSerializer, request)["permissions"]
-        findings = [
-            {"severity": "ERROR", "location": place, "message": message}
-            for place, message in policy_document.problems(permissions)
-        ]
-        if not findings:
-            findings = policy_document.warnings(permissions)
+        findings = policy_document.findings(permissions)
         return Response({"valid": not any(f["severity"] == "ERROR" for f in findings), "findings": findings})
