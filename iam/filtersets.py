@@ -7,10 +7,17 @@ from iam.errors import InvalidInput
 from iam.models import Group, Policy, Role, SubAccount
 
 
+def StrictBooleanFilter(**kwargs) -> django_filters.TypedChoiceFilter:  # noqa: N802 (reads like a filter class)
+    """``true``/``false`` only: anything else is a 400 naming the parameter, never a silently unfiltered list."""
+    return django_filters.TypedChoiceFilter(
+        choices=[("true", "true"), ("false", "false")], coerce=lambda value: value == "true", **kwargs
+    )
+
+
 class SubAccountFilterSet(django_filters.FilterSet):
-    active = django_filters.BooleanFilter()
-    canAPIGatewayAccess = django_filters.BooleanFilter(field_name="can_api_gateway_access")
-    canConsoleAccess = django_filters.BooleanFilter(field_name="can_console_access")
+    active = StrictBooleanFilter()
+    canAPIGatewayAccess = StrictBooleanFilter(field_name="can_api_gateway_access")
+    canConsoleAccess = StrictBooleanFilter(field_name="can_console_access")
     groupId = django_filters.UUIDFilter(field_name="groups__group_id")
 
     class Meta:
@@ -34,7 +41,7 @@ class PolicyFilterSet(django_filters.FilterSet):
 
 class RoleFilterSet(django_filters.FilterSet):
     roleType = django_filters.ChoiceFilter(field_name="role_type", choices=Role.TYPE_CHOICES)
-    active = django_filters.BooleanFilter()
+    active = StrictBooleanFilter()
 
     class Meta:
         model = Role

@@ -47,7 +47,7 @@ class SignedClient:
         for name, value in (headers or {}).items():
             extra[name] = value
         meta = {"HTTP_" + name.upper().replace("-", "_"): value for name, value in extra.items()}
-        data = json.dumps(body) if body is not None else None
+        data = json.dumps(body) if body is not None else ""
         return self.client.generic(method, uri, data=data, content_type="application/json", **meta)
 
 

@@ -1,5 +1,7 @@
 """Sub accounts: create, change, suspend, delete, passwords, MFA, group membership and access keys."""
 
+import uuid
+
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
@@ -35,6 +37,16 @@ def login_id_problem(*, account: Account, login_id) -> str | None:
     if SubAccount.objects.for_account(account).annotate(lid=Lower("login_id")).filter(lid=login_id.lower()).exists():
         return "already in use in this account"
     return None
+
+
+def _new_password(*, account: Account, login_id: str) -> str:
+    """A generated password that passes the same rules as a chosen one, the account's minimum length included."""
+    length = max(14, account.password_min_length)
+    while True:
+        candidate = generate_password(length)
+        # A short login ID can turn up inside a random password by chance; draw again rather than break the rule.
+        if not validation.password_problems(candidate, min_length=account.password_min_length, login_id=login_id):
+            return candidate
 
 
 def _normalize(values: dict) -> dict:
@@ -73,7 +85,7 @@ def sub_account_create(
         )
     generated = None
     if need_password_generate:
-        generated = generate_password()
+        generated = _new_password(account=locked, login_id=login_id)
         sub_account.password = make_password(generated)
         sub_account.need_password_reset = True
     elif password not in (None, ""):
@@ -126,7 +138,7 @@ def sub_account_password_reset(
     locked = SubAccount.objects.select_for_update().select_related("account").get(pk=sub_account.pk)
     generated = None
     if need_password_generate:
-        generated = generate_password()
+        generated = _new_password(account=locked.account, login_id=locked.login_id)
         plain = generated
         locked.need_password_reset = True
     else:
@@ -149,20 +161,18 @@ def sub_account_mfa_reset(*, sub_account: SubAccount) -> SubAccount:
 
 
 def _groups_by_id(account: Account, group_ids: list[str], field: str) -> list[Group]:
-    groups = {
-        str(g.group_id): g for g in Group.objects.for_account(account).filter(group_id__in=_uuids(group_ids, field))
-    }
-    missing = [g for g in group_ids if g not in groups]
+    # Ids are compared in their canonical form, so an upper-case or unhyphenated UUID finds its group.
+    canonical = _uuids(group_ids, field)
+    groups = {str(g.group_id): g for g in Group.objects.for_account(account).filter(group_id__in=canonical)}
+    missing = [given for given, c in zip(group_ids, canonical, strict=True) if c not in groups]
     if missing:
         raise NotFound(
             f"no such group: {', '.join(missing)}", field_errors=[(field, f"no such group: {m}") for m in missing]
         )
-    return [groups[g] for g in group_ids]
+    return [groups[c] for c in dict.fromkeys(canonical)]
 
 
 def _uuids(values: list[str], field: str) -> list[str]:
-    import uuid
-
     result = []
     for value in values:
         try:

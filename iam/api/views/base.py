@@ -43,6 +43,18 @@ class AccountScopedViewSet(viewsets.GenericViewSet):
 
         return [DjangoFilterBackend, NcpSearchFilter]
 
+    def initial(self, request, *args, **kwargs):
+        # Policies name a resource by the canonical (lower-case, hyphenated) UUID in its NRN, and the permission
+        # check builds the NRN from the URL: spell the id canonically first, or an upper-case or unhyphenated id
+        # would find the row while slipping past a Deny on its NRN.
+        value = self.kwargs.get(self.lookup_url_kwarg) if self.lookup_url_kwarg else None
+        if value is not None and self.lookup_is_uuid:
+            try:
+                self.kwargs[self.lookup_url_kwarg] = str(uuid.UUID(value))
+            except ValueError:
+                pass  # not a UUID: get_object() answers 404
+        super().initial(request, *args, **kwargs)
+
     def get_queryset(self):
         return self.queryset.for_account(self.account)
 

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 
 from iam.api import serializers as s
 from iam.api.views.base import AccountScopedViewSet, process_result, valid_data
+from iam.errors import InvalidInput
 from iam.filtersets import SubAccountFilterSet
 from iam.models import AccessKey, PolicyAttachment, SubAccount
 from iam.services import policies as policy_services
@@ -23,6 +24,12 @@ class SubAccountViewSet(mixins.ListModelMixin, AccountScopedViewSet):
     lookup_url_kwarg = "subAccountId"
     entity_name = "sub account"
     search_columns = {"loginId": "login_id", "name": "name", "email": "email"}
+    # Fields a create takes that PUT must refuse rather than silently ignore.
+    not_updatable = {
+        "loginId": "cannot be changed",
+        "password": "change it with PUT /sub-accounts/{subAccountId}/password",
+        "needPasswordGenerate": "use PUT /sub-accounts/{subAccountId}/password",
+    }
 
     def get_queryset(self):
         queryset = super().get_queryset()
@@ -46,6 +53,10 @@ class SubAccountViewSet(mixins.ListModelMixin, AccountScopedViewSet):
     @extend_schema(request=s.SubAccountUpdateSerializer, responses=s.ProcessResultSerializer)
     def update(self, request, subAccountId=None):
         sub_account = self.get_object()
+        if isinstance(request.data, dict):
+            refused = [(f, m) for f, m in self.not_updatable.items() if f in request.data]
+            if refused:
+                raise InvalidInput("; ".join(f"{f}: {m}" for f, m in refused), field_errors=refused)
         services.sub_account_update(
             sub_account=sub_account, **valid_data(s.SubAccountUpdateSerializer, request, partial=True)
         )
