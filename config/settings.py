@@ -180,7 +180,9 @@ SPECTACULAR_SETTINGS = {
 # Request signing: how far the x-ncp-apigw-timestamp may be from the server clock.
 IAM_SIGNATURE_MAX_SKEW_SECONDS = env_int("IAM_SIGNATURE_MAX_SKEW_SECONDS", 300)
 # The authorization component used on every call (replaceable: see iam/authz.py).
-IAM_AUTHORIZER = env_str("IAM_AUTHORIZER", "iam.authz.PolicyAuthorizer")
+IAM_AUTHORIZER = env_str("IAM_AUTHORIZER", "iam.authz.EngineAuthorizer")
+# Compiled policy sets kept per process (principal x policy version).
+IAM_AUTHZ_CACHE_SIZE = env_int("IAM_AUTHZ_CACHE_SIZE", 10_000)
 # Account limits (the service's quotas).
 IAM_MAX_SUB_ACCOUNTS = env_int("IAM_MAX_SUB_ACCOUNTS", 500)
 IAM_MAX_GROUPS = env_int("IAM_MAX_GROUPS", 300)
@@ -201,6 +203,7 @@ else:
         "data_folder_in": str(CELERY_BROKER_DIR / "out"),
         "data_folder_out": str(CELERY_BROKER_DIR / "out"),
         "processed_folder": str(CELERY_BROKER_DIR / "processed"),
+        "control_folder": str(CELERY_BROKER_DIR / "control"),
         "store_processed": False,
     }
 CELERY_TASK_SERIALIZER = "json"

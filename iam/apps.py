@@ -6,3 +6,9 @@ class IamConfig(AppConfig):
 
     name = "iam"
     verbose_name = "Sub Account"
+
+    def ready(self):
+        from iam import signals
+        from iam.api import schema  # noqa: F401  (registers the signature auth's OpenAPI description)
+
+        signals.connect()

@@ -102,6 +102,7 @@ class SignatureAuthentication(authentication.BaseAuthentication):
                 nrn=f"nrn:PUB:IAM::{account.member_no}:MainAccount/{account.member_no}",
                 access_key=key.access_key,
                 source_ip=ip,
+                policy_version=account.authz_version,
             )
         else:
             sub = key.sub_account
@@ -122,6 +123,7 @@ class SignatureAuthentication(authentication.BaseAuthentication):
                 access_key=key.access_key,
                 sub_account_no=sub.sub_account_no,
                 source_ip=ip,
+                policy_version=account.authz_version,
             )
         AccessKey.objects.filter(pk=key.pk).update(last_used_time=now)
         request.account = account

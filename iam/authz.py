@@ -1,15 +1,33 @@
 """The authorization component used on every API call. Replaceable through ``settings.IAM_AUTHORIZER``:
-anything with ``authorize(principal, requests) -> Decision`` fits."""
+anything with ``authorize(principal, requests, *, request_tags=None) -> Decision`` fits.
 
+The default, ``EngineAuthorizer``, decides from the principal's effective policies compiled by ``iam.engine``.
+Compiled forms are cached per process, keyed by the principal and its account's ``authz_version``; the raw policy
+documents are shared between processes through Django's cache (Redis when configured) under the same key. The
+version is bumped in the transaction of any change to policies, attachments, memberships or roles, and read with
+the access key on each request, so a change takes effect on the very next request everywhere.
+"""
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 
 from django.conf import settings
+from django.core.cache import cache
 from django.utils.module_loading import import_string
 
-from iam import policy_eval
+from iam import nrn
+from iam.engine import ALLOWED, CompiledPolicies, Explanation
 from iam.policy_eval import Request
 from iam.principals import Principal
+
+logger = logging.getLogger("iam.authz")
+
+RESOURCE_TAG_PREFIX = "ncp:resourceTag/"
 
 
 @dataclass(frozen=True)
@@ -18,23 +36,143 @@ class Decision:
 
     allowed: bool
     denied_request: Request | None = None
-    reason: str = policy_eval.ALLOWED
+    reason: str = ALLOWED
 
 
-class PolicyAuthorizer:
+class RequestContext(Mapping):
+    """Condition keys of one request. ``ncp:resourceTag/*`` is looked up only when a statement asks for it."""
+
+    def __init__(self, values: dict, resource_tags: Callable[[], dict] | None = None):
+        self._values = values
+        self._resource_tags_loader = resource_tags
+        self._resource_tags: dict | None = None
+
+    def _tags(self) -> dict:
+        if self._resource_tags is None:
+            self._resource_tags = (self._resource_tags_loader() if self._resource_tags_loader else None) or {}
+        return self._resource_tags
+
+    def __getitem__(self, key):
+        if key in self._values:
+            return self._values[key]
+        if isinstance(key, str) and key.startswith(RESOURCE_TAG_PREFIX):
+            return self._tags()[key[len(RESOURCE_TAG_PREFIX) :]]
+        raise KeyError(key)
+
+    def get(self, key, default=None):
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __iter__(self):
+        yield from self._values
+        yield from (RESOURCE_TAG_PREFIX + k for k in self._tags())
+
+    def __len__(self) -> int:
+        return len(self._values) + len(self._tags())
+
+
+def principal_context(principal: Principal, *, request_tags: dict | None = None) -> dict:
+    """The condition keys every request of this principal carries."""
+    values = {
+        "ncp:principalName": principal.name,
+        "ncp:principalId": principal.principal_id,
+        "ncp:principaluuid": principal.principal_id,
+        "ncp:principalType": principal.principal_type,
+        "ncp:CurrentTime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "ncp:MultiFactorAuthPresent": principal.mfa_present,
+    }
+    if principal.source_ip:
+        values["ncp:SourceIp"] = principal.source_ip
+    for key in ("sourceIdentityId", "sourceIdentityType"):
+        if principal.extra.get(key):
+            values[f"ncp:{key}"] = principal.extra[key]
+    if request_tags:
+        values["ncp:TagKeys"] = list(request_tags)
+        for key, value in request_tags.items():
+            values[f"ncp:requestTag/{key}"] = value
+    return values
+
+
+def request_context(principal: Principal, request: Request, base: dict) -> RequestContext:
+    """Context for one request: ``base`` (see principal_context) plus the target's tags, loaded on demand."""
+    resource = request.resource
+
+    def load_tags() -> dict:
+        from iam.selectors import resource_tags
+
+        return resource_tags(account_id=principal.account_id, resource_nrn=resource) if resource else {}
+
+    return RequestContext(base, load_tags)
+
+
+class _CompiledCache:
+    """A small thread-safe LRU of compiled policies keyed by (principal, version)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+class EngineAuthorizer:
     """Root keys may do everything in their own account; other principals need a policy that allows each request."""
 
-    def authorize(self, principal: Principal, requests: list[Request]) -> Decision:
+    def __init__(self):
+        self.compiled_cache = _CompiledCache(getattr(settings, "IAM_AUTHZ_CACHE_SIZE", 10_000))
+
+    def compiled_for(self, principal: Principal) -> CompiledPolicies:
+        key = (principal.account_id, principal.policy_owner, principal.policy_version)
+        compiled = self.compiled_cache.get(key)
+        if compiled is None:
+            compiled = CompiledPolicies(self._documents(principal))
+            self.compiled_cache.put(key, compiled)
+        return compiled
+
+    def _documents(self, principal: Principal) -> list:
+        from iam.selectors import principal_policies
+
+        shared_key = f"iam:authz:{principal.account_id}:{principal.policy_owner}:{principal.policy_version}"
+        documents = cache.get(shared_key)
+        if documents is None:
+            documents = principal_policies(principal)
+            cache.set(shared_key, documents, timeout=3600)
+        return documents
+
+    def authorize(self, principal: Principal, requests: list[Request], *, request_tags: dict | None = None) -> Decision:
         if principal.is_root:
             return Decision(True)
-        from iam.selectors import principal_statements
-
-        statements = principal_statements(principal)
+        compiled = self.compiled_for(principal)
+        base = principal_context(principal, request_tags=request_tags)
         for request in requests:
-            outcome = policy_eval.evaluate(statements, request)
-            if outcome != policy_eval.ALLOWED:
+            outcome = compiled.decide(request, request_context(principal, request, base))
+            if outcome != ALLOWED:
                 return Decision(False, request, outcome)
         return Decision(True)
+
+    def explain(self, principal: Principal, request: Request, context: Mapping | None = None) -> Explanation:
+        if principal.is_root:
+            return Explanation(ALLOWED, [{"policyId": "root", "permissionIndex": 0, "effect": "Allow"}], [])
+        return self.compiled_for(principal).explain(request, context if context is not None else {})
 
 
 @lru_cache(maxsize=4)
@@ -44,3 +182,14 @@ def _load(path: str):
 
 def get_authorizer():
     return _load(settings.IAM_AUTHORIZER)
+
+
+def resource_of(resource_nrn: str | None) -> tuple[str, str] | None:
+    """(resource type, id) of an IAM NRN, or None."""
+    if not resource_nrn:
+        return None
+    try:
+        parsed = nrn.parse(resource_nrn)
+    except nrn.InvalidNrn:
+        return None
+    return parsed.resource_type, parsed.resource_id

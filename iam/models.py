@@ -26,6 +26,10 @@ class Account(models.Model):
     # Per-account counter behind the 500-policy limit; a conditional UPDATE keeps it exact under
     # concurrency and the reconcile task repairs drift against the rows.
     policy_count = models.PositiveIntegerField(default=0)
+    # Bumped in the same transaction as any change to who may do what in this account (a policy's statements, an
+    # attachment, a group membership, a role): compiled authorization caches are keyed by it, so a change takes
+    # effect on the very next request in every process.
+    authz_version = models.PositiveBigIntegerField(default=0)
     # Dashboard settings.
     password_expiration_days = models.PositiveIntegerField(default=0, help_text="0 = passwords never expire")
     password_min_length = models.PositiveSmallIntegerField(default=8)

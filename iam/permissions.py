@@ -1,9 +1,13 @@
 """DRF permission: every endpoint's catalog action, decided by the authorization component."""
 
+import logging
+
 from rest_framework import exceptions, permissions
 
 from iam.authz import get_authorizer
 from iam.endpoint_actions import requests_for
+
+logger = logging.getLogger("iam.authz")
 
 
 class GatewayPermissionDenied(exceptions.PermissionDenied):
@@ -21,9 +25,15 @@ class CatalogActionPermission(permissions.BasePermission):
         if requests is None:
             # An endpoint missing from the table is a programming error: fail closed.
             raise GatewayPermissionDenied("this endpoint has no catalog action")
-        decision = get_authorizer().authorize(principal, requests)
+        body = request.data if isinstance(request.data, dict) else {}
+        tags = body.get("tags") if isinstance(body.get("tags"), dict) else None
+        decision = get_authorizer().authorize(principal, requests, request_tags=tags)
         if not decision.allowed:
             denied = decision.denied_request
             where = denied.resource or "*"
+            logger.info(
+                "authorization denied",
+                extra={"principal": principal.nrn, "action": f"{denied.product}:{denied.action}", "resource": where},
+            )
             raise GatewayPermissionDenied(f"{denied.product}:{denied.action} on {where} is not allowed")
         return True

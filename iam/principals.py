@@ -21,6 +21,7 @@ class Principal:
     sub_account_no: int | None = None
     mfa_present: bool = False
     source_ip: str = ""
+    policy_version: int = 0  # the account's authz_version when the principal was authenticated
     extra: dict = field(default_factory=dict, compare=False)
 
     is_authenticated = True
@@ -29,6 +30,12 @@ class Principal:
     @property
     def is_root(self) -> bool:
         return self.principal_type == MAIN_ACCOUNT
+
+    @property
+    def policy_owner(self) -> str:
+        """What the effective policies hang off (cache key part): the sub account, later a role session's role."""
+        # Ids that are never reused (UUIDs), so a key can never name another principal's policies.
+        return f"{self.principal_type}:{self.principal_id}"
 
     @property
     def pk(self) -> str:  # used by DRF throttles / logging

@@ -1,24 +1,60 @@
 """Reads with business meaning."""
 
+import uuid
+
 from django.db.models import Q
 
+from iam import nrn
 from iam.models import Group, Policy, PolicyAttachment, Role, SubAccount
 from iam.principals import SUB_ACCOUNT, Principal
 
 
-def principal_statements(principal: Principal) -> list[dict]:
-    """Every statement of the policies that apply to a principal (its own and its groups'), in one query."""
+def principal_policies(principal: Principal) -> list[tuple[str, list]]:
+    """(policy id, statements) of every policy that applies to a principal (its own and its groups'), one query."""
     if principal.principal_type != SUB_ACCOUNT or principal.sub_account_no is None:
         return []
-    documents = (
+    rows = (
         Policy.objects.filter(
             Q(attachments__sub_account_id=principal.sub_account_no)
             | Q(attachments__group__memberships__sub_account_id=principal.sub_account_no)
         )
         .distinct()
-        .values_list("permissions", flat=True)
+        .order_by("id")
+        .values_list("policy_id", "permissions")
     )
-    return [statement for document in documents for statement in document or ()]
+    return [(policy_id, permissions or []) for policy_id, permissions in rows]
+
+
+def principal_statements(principal: Principal) -> list[dict]:
+    """Every statement of the principal's effective policies."""
+    return [statement for _, permissions in principal_policies(principal) for statement in permissions]
+
+
+_TAGGED = {
+    "SubAccount": (SubAccount, "sub_account_id"),
+    "Group": (Group, "group_id"),
+    "Policy": (Policy, "policy_id"),
+    "Role": (Role, "role_no"),
+}
+
+
+def resource_tags(*, account_id: int, resource_nrn: str) -> dict:
+    """The tags of the IAM resource an NRN names, within one account ({} when there is no such resource)."""
+    try:
+        parsed = nrn.parse(resource_nrn)
+    except nrn.InvalidNrn:
+        return {}
+    model_field = _TAGGED.get(parsed.resource_type)
+    if parsed.product != nrn.IAM or model_field is None:
+        return {}
+    model, field = model_field
+    if field in ("sub_account_id", "group_id"):
+        try:
+            uuid.UUID(parsed.resource_id)
+        except ValueError:
+            return {}
+    row = model.objects.filter(**{field: parsed.resource_id, "account_id": account_id}).values_list("tags", flat=True)
+    return next(iter(row), None) or {}
 
 
 def resource_counts(*, account) -> dict:

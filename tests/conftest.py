@@ -19,6 +19,19 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_authorization_caches():
+    # Row ids are reused between tests (rolled-back transactions); production ids never are.
+    from django.core.cache import cache
+
+    from iam.authz import get_authorizer
+
+    cache.clear()
+    authorizer = get_authorizer()
+    if hasattr(authorizer, "compiled_cache"):
+        authorizer.compiled_cache.clear()
+
+
 @dataclass
 class Credentials:
     access_key: str

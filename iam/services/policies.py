@@ -8,6 +8,7 @@ from iam import catalog, policy_document
 from iam.errors import Conflict, InvalidInput, NotFound, QuotaExceeded
 from iam.models import Account, Group, Policy, PolicyAttachment, Role, SubAccount
 from iam.services import validation
+from iam.signals import authz_changed
 
 POLICY_WIRE_NAMES = {"name": "policyName", "permissions": "permissions"}
 
@@ -149,6 +150,8 @@ def policies_attach(*, target, policy_ids: list[str]) -> int:
     try:
         with transaction.atomic():
             PolicyAttachment.objects.bulk_create(new)
+            if new:
+                authz_changed(target.account_id)  # bulk_create sends no post_save
     except IntegrityError:
         raise Conflict("a concurrent change attached the same policy; retry") from None
     return len(new)

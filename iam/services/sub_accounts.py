@@ -12,6 +12,7 @@ from iam.models import LOGIN_ID_RE, AccessKey, Account, Group, GroupMembership, 
 from iam.secrets import generate_password
 from iam.services import validation
 from iam.services.accounts import access_key_issue
+from iam.signals import authz_changed
 
 UPDATABLE_FIELDS = (
     "name",
@@ -196,6 +197,8 @@ def memberships_add(*, account: Account, sub_accounts: list[SubAccount], groups:
             )
         GroupMembership.objects.bulk_create([GroupMembership(group=g, sub_account=sub_account) for g in new])
         added += len(new)
+    if added:
+        authz_changed(account.pk)  # bulk_create sends no post_save
     return added
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from iam import authz
-from iam.authz import Decision, PolicyAuthorizer
+from iam.authz import Decision, EngineAuthorizer
 from iam.policy_eval import Request
 from iam.principals import Principal
 from iam.selectors import principal_statements
@@ -19,6 +19,7 @@ def _doc(effect, actions):
 
 
 def _principal(sub):
+    sub.account.refresh_from_db()
     return Principal(
         account_id=sub.account_id,
         member_no=sub.account.member_no,
@@ -27,6 +28,7 @@ def _principal(sub):
         name=sub.login_id,
         nrn=sub.nrn,
         sub_account_no=sub.sub_account_no,
+        policy_version=sub.account.authz_version,
     )
 
 
@@ -54,7 +56,7 @@ def test_deny_in_a_group_beats_a_direct_allow(tenant):
     group = group_create(account=tenant.account, name="team")
     group_members_add(group=group, sub_account_ids=[str(sub.sub_account_id)])
     policies_attach(target=group, policy_ids=[deny.policy_id])
-    decision = PolicyAuthorizer().authorize(
+    decision = EngineAuthorizer().authorize(
         _principal(sub), [Request("SubAccount", "View/getPolicyList"), Request("SubAccount", "View/getGroupList")]
     )
     assert decision == Decision(False, Request("SubAccount", "View/getGroupList"), "explicitDeny")
@@ -64,9 +66,9 @@ def test_deny_in_a_group_beats_a_direct_allow(tenant):
 def test_a_detached_policy_stops_granting_at_once(tenant):
     sub, _ = make_sub_account(tenant, "member", policy_ids=[VIEWER])
     request = [Request("SubAccount", "View/getSubAccountList")]
-    assert PolicyAuthorizer().authorize(_principal(sub), request).allowed
+    assert EngineAuthorizer().authorize(_principal(sub), request).allowed
     policies_detach(target=sub, policy_ids=[VIEWER])
-    assert PolicyAuthorizer().authorize(_principal(sub), request) == Decision(False, request[0], "implicitDeny")
+    assert EngineAuthorizer().authorize(_principal(sub), request) == Decision(False, request[0], "implicitDeny")
 
 
 @pytest.mark.django_db
@@ -80,14 +82,14 @@ def test_root_may_do_everything_in_its_account(tenant):
         nrn="x",
     )
     assert (
-        PolicyAuthorizer()
+        EngineAuthorizer()
         .authorize(root, [Request("SubAccount", "Change/deleteSubAccount", "nrn:PUB:IAM::2942:SubAccount/x")])
         .allowed
     )
 
 
 class _DenyEverything:
-    def authorize(self, principal, requests):
+    def authorize(self, principal, requests, *, request_tags=None):
         return Decision(False, requests[0], "implicitDeny")
 
 

@@ -1,0 +1,296 @@
+"""Admin forms of the Sub Account part. The services do the saving; a service's refusal comes back as form errors.
+
+Secrets are write-only here: password inputs never render their value, and no form has a field for a password hash,
+an MFA secret or an access key's secret.
+"""
+
+import json
+import re
+
+from django import forms
+
+from iam.errors import ServiceError
+from iam.models import Account, Group, GroupMembership, Policy, PolicyAttachment, Role, SubAccount
+
+_WIRE_SPLIT = re.compile(r"[.\[]")
+_CAMEL_HUMP = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def apply_service_error(form: forms.Form, error: ServiceError, names: dict[str, str]) -> None:
+    """Put a service error on the form: each wire field error on the form field it is about, the rest on the form."""
+    if not error.field_errors:
+        form.add_error(None, error.message)
+        return
+    for wire, message in error.field_errors:
+        base = _WIRE_SPLIT.split(wire, maxsplit=1)[0]
+        candidates = (names.get(wire), names.get(base), base, _CAMEL_HUMP.sub("_", base).lower())
+        field = next((c for c in candidates if c and c in form.fields), None)
+        # Keep the place inside a document ("permissions[0].effect") so the error can be found in the JSON.
+        text = message if field is not None and wire == base else (f"{wire}: {message}" if wire else message)
+        form.add_error(field, text)
+
+
+class PrettyJSONField(forms.JSONField):
+    """A JSON textarea that shows the stored value indented, so that documents can be read and edited."""
+
+    def __init__(self, *, empty_value=None, **kwargs):
+        kwargs.setdefault("widget", forms.Textarea(attrs={"rows": 12, "cols": 100, "class": "vLargeTextField"}))
+        # What an emptied textarea means: the model field's default ({} or []), since the columns are not nullable.
+        self.empty_value = empty_value
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        if not self.disabled and value in self.empty_values:
+            return json.loads(json.dumps(self.empty_value))
+        return super().to_python(value)
+
+    def prepare_value(self, value):
+        if isinstance(value, forms.fields.InvalidJSONInput):
+            return value
+        return json.dumps(value, indent=2, ensure_ascii=False, cls=self.encoder)
+
+
+class ServiceModelForm(forms.ModelForm):
+    """A model form saved by a service. ``service_error`` is the refusal of the previous attempt, shown as errors."""
+
+    service_error: ServiceError | None = None
+    # Wire field names (as the services report them) -> form fields, where the camelCase rule is not enough.
+    service_field_names: dict[str, str] = {}
+
+    def full_clean(self):
+        super().full_clean()
+        # After the model checks, so that removing a refused value from cleaned_data causes no second error.
+        if self.service_error is not None and self.is_bound:
+            apply_service_error(self, self.service_error, self.service_field_names)
+
+
+# Accounts -----------------------------------------------------------------------------------------------------
+
+
+class AccountCreateForm(ServiceModelForm):
+    """A new main account; its root access key and secret are shown once after saving."""
+
+    service_field_names = {"memberNo": "member_no"}
+
+    class Meta:
+        model = Account
+        fields = ("name", "email", "member_no")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["member_no"].required = False
+        self.fields["member_no"].help_text = "Leave empty to pick a free member number."
+
+
+class AccountChangeForm(ServiceModelForm):
+    service_field_names = {
+        "loginPageAlias": "login_page_alias",
+        "minLength": "password_min_length",
+        "expirationDays": "password_expiration_days",
+        "reusePreventionCount": "password_reuse_prevention",
+        "days": "long_term_unused_days",
+    }
+
+    class Meta:
+        model = Account
+        fields = (
+            "name",
+            "email",
+            "active",
+            "password_min_length",
+            "password_expiration_days",
+            "password_reuse_prevention",
+            "login_page_alias",
+            "session_expiration_minutes",
+            "use_long_term_unused_deactivation",
+            "long_term_unused_days",
+        )
+
+
+# Sub accounts -------------------------------------------------------------------------------------------------
+
+_SUB_ACCOUNT_FLAGS = (
+    "active",
+    "can_console_access",
+    "can_api_gateway_access",
+    "use_console_permit_ip",
+    "console_permit_ips",
+    "use_api_allow_source",
+    "api_allow_sources",
+    "need_password_reset",
+    "is_mfa_mandatory",
+    "tags",
+)
+
+
+def _password_field(label: str, help_text: str) -> forms.CharField:
+    # render_value=False: a password typed into a form that comes back with errors is not sent back in the page.
+    return forms.CharField(
+        label=label,
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=help_text,
+    )
+
+
+class SubAccountCreateForm(ServiceModelForm):
+    """A new sub account with a given or a generated password (a generated one is shown once after saving)."""
+
+    service_field_names = {"loginId": "login_id", "password": "new_password"}
+
+    new_password = _password_field(
+        "Password", "8-16 characters with upper- and lower-case letters, a digit and a special character."
+    )
+    generate_password = forms.BooleanField(
+        label="Generate a password", required=False, help_text="Shown once after saving; must be changed at sign-in."
+    )
+
+    class Meta:
+        model = SubAccount
+        fields = ("account", "login_id", "name", "email", "memo", *_SUB_ACCOUNT_FLAGS)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("generate_password") and cleaned.get("new_password"):
+            self.add_error("new_password", "Enter a password or ask for a generated one, not both.")
+        elif (
+            cleaned.get("can_console_access")
+            and not cleaned.get("generate_password")
+            and not cleaned.get("new_password")
+            and "new_password" not in self.errors
+        ):
+            self.add_error("new_password", "Console access needs a password (or ask for a generated one).")
+        return cleaned
+
+
+class SubAccountChangeForm(ServiceModelForm):
+    """Changes a sub account; the password fields, when filled, reset its password."""
+
+    service_field_names = {"newPassword": "new_password"}
+
+    new_password = _password_field("New password", "Leave empty to keep the current password.")
+    generate_password = forms.BooleanField(
+        label="Generate a new password", required=False, help_text="Shown once after saving."
+    )
+
+    class Meta:
+        model = SubAccount
+        fields = ("name", "email", "memo", *_SUB_ACCOUNT_FLAGS)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("generate_password") and cleaned.get("new_password"):
+            self.add_error("new_password", "Enter a password or ask for a generated one, not both.")
+        return cleaned
+
+
+# Groups, policies, roles ----------------------------------------------------------------------------------------
+
+
+class GroupCreateForm(ServiceModelForm):
+    service_field_names = {"groupName": "name"}
+
+    class Meta:
+        model = Group
+        fields = ("account", "name", "description", "tags")
+
+
+class GroupChangeForm(ServiceModelForm):
+    service_field_names = {"groupName": "name"}
+
+    class Meta:
+        model = Group
+        fields = ("name", "description", "tags")
+
+
+class PolicyCreateForm(ServiceModelForm):
+    """A user-defined policy; the service checks the permissions document and the 500-policy limit."""
+
+    service_field_names = {"policyName": "name"}
+
+    class Meta:
+        model = Policy
+        fields = ("account", "name", "description", "permissions", "tags")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # System policies have no account; every policy made here belongs to one.
+        self.fields["account"].required = True
+
+
+class PolicyChangeForm(ServiceModelForm):
+    service_field_names = {"policyName": "name"}
+
+    class Meta:
+        model = Policy
+        fields = ("name", "description", "permissions", "tags")
+
+
+_SESSION_CHOICES = [("", "— (only Account roles have one)")] + [
+    (str(s), f"{s} seconds") for s in Role.SESSION_EXPIRATION_CHOICES
+]
+_ROLE_NAMES = {
+    "roleName": "name",
+    "descCont": "description",
+    "roleType": "role_type",
+    "sessionExpirationSec": "session_expiration_sec",
+}
+
+
+def _session_field() -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(
+        label="Session expiration", choices=_SESSION_CHOICES, coerce=int, empty_value=None, required=False
+    )
+
+
+class RoleCreateForm(ServiceModelForm):
+    service_field_names = _ROLE_NAMES
+    session_expiration_sec = _session_field()
+
+    class Meta:
+        model = Role
+        fields = ("account", "name", "role_type", "session_expiration_sec", "description", "tags")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Single Sign-On roles are made by the Single Sign-On service, never by hand.
+        self.fields["role_type"].choices = [c for c in Role.TYPE_CHOICES if c[0] != Role.SINGLE_SIGN_ON]
+
+
+class RoleChangeForm(ServiceModelForm):
+    service_field_names = _ROLE_NAMES
+    session_expiration_sec = _session_field()
+
+    class Meta:
+        model = Role
+        fields = ("name", "active", "session_expiration_sec", "description", "tags")
+
+
+# Inline rows ------------------------------------------------------------------------------------------------------
+
+
+class PolicyAttachmentInlineForm(forms.ModelForm):
+    """One attached policy; an existing row can only be removed (detach), not pointed at another policy."""
+
+    class Meta:
+        model = PolicyAttachment
+        fields = ("policy",)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["policy"].disabled = True
+
+
+class GroupMembershipInlineForm(forms.ModelForm):
+    """One member of a group; an existing row can only be removed, not pointed at another sub account."""
+
+    class Meta:
+        model = GroupMembership
+        fields = ("sub_account",)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["sub_account"].disabled = True

@@ -1,0 +1,46 @@
+"""Reactions to changes: bump the account's authorization version so compiled policy caches are not used again."""
+
+from django.db.models import F
+from django.db.models.signals import post_delete, post_save
+
+from iam.models import Account, GroupMembership, Policy, PolicyAttachment, Role, SubAccount
+
+
+def authz_changed(account_id: int | None) -> None:
+    """Mark every compiled authorization of an account stale (in the caller's transaction)."""
+    if account_id is not None:
+        Account.objects.filter(pk=account_id).update(authz_version=F("authz_version") + 1)
+
+
+def _policy_changed(sender, instance: Policy, created: bool = False, **kwargs) -> None:
+    if created:
+        return  # a new policy is attached nowhere yet
+    if instance.account_id is not None:
+        authz_changed(instance.account_id)
+    else:
+        # A system policy is shared: every account that attached it is affected.
+        for account_id in set(instance.attachments.values_list("account_id", flat=True)):
+            authz_changed(account_id)
+
+
+def _attachment_changed(sender, instance: PolicyAttachment, **kwargs) -> None:
+    authz_changed(instance.account_id)
+
+
+def _membership_changed(sender, instance: GroupMembership, **kwargs) -> None:
+    account_id = Account.objects.filter(groups__pk=instance.group_id).values_list("pk", flat=True).first()
+    authz_changed(account_id)
+
+
+def _account_scoped_changed(sender, instance, **kwargs) -> None:
+    authz_changed(instance.account_id)
+
+
+def connect() -> None:
+    post_save.connect(_policy_changed, sender=Policy, dispatch_uid="iam.authz.policy_saved")
+    post_delete.connect(_policy_changed, sender=Policy, dispatch_uid="iam.authz.policy_deleted")
+    for signal in (post_save, post_delete):
+        signal.connect(_attachment_changed, sender=PolicyAttachment, dispatch_uid=f"iam.authz.attachment.{id(signal)}")
+        signal.connect(_membership_changed, sender=GroupMembership, dispatch_uid=f"iam.authz.membership.{id(signal)}")
+        signal.connect(_account_scoped_changed, sender=Role, dispatch_uid=f"iam.authz.role.{id(signal)}")
+    post_delete.connect(_account_scoped_changed, sender=SubAccount, dispatch_uid="iam.authz.sub_account_deleted")
