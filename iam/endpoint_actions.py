@@ -5,6 +5,7 @@ the URL and body alone (never from a database read), so an unknown id is checked
 learns nothing about ids it may not see.
 """
 
+import uuid
 from collections.abc import Callable
 
 from iam import catalog, nrn
@@ -79,8 +80,29 @@ def policy_resources_detach(request, view, member_no: int) -> list[Request]:
     ):
         ids = body.get(field) or []
         if isinstance(ids, list):
-            requests.extend(Request(SA, action, nrn.build(nrn.IAM, member_no, resource_type, i)) for i in ids[:500])
+            requests.extend(Request(SA, action, _canonical_nrn(member_no, resource_type, str(i))) for i in ids[:500])
     return requests or [Request(SA, "Change/removePolicyFromSubAccount", None)]
+
+
+def policy_simulation(request, view, member_no: int) -> list[Request]:
+    """POST /policy/simulation: validating policies, and reading the simulated principal's details."""
+    body = request.data if isinstance(request.data, dict) else {}
+    requests = [Request(SA, "View/validatePolicy", None)]
+    if isinstance(body.get("subAccountId"), str) and body["subAccountId"]:
+        requests.append(
+            Request(SA, "View/getSubAccountDetail", _canonical_nrn(member_no, "SubAccount", body["subAccountId"]))
+        )
+    if isinstance(body.get("roleNo"), str) and body["roleNo"]:
+        requests.append(Request(SA, "View/getRoleDetail", nrn.build(nrn.IAM, member_no, "Role", body["roleNo"])))
+    return requests
+
+
+def _canonical_nrn(member_no: int, resource_type: str, value: str) -> str:
+    try:
+        value = str(uuid.UUID(value))
+    except ValueError:
+        pass
+    return nrn.build(nrn.IAM, member_no, resource_type, value)
 
 
 SUB = ("SubAccount", "subAccountId")
@@ -131,6 +153,7 @@ ENDPOINT_ACTIONS: dict[tuple[str, str], Rule] = {
     ("policies", "destroy"): act("Change/deletePolicy", *POLICY),
     ("policies", "resources"): by_method(get=act("View/getPolicyDetail", *POLICY), delete=policy_resources_detach),
     ("policy-validation", "create"): act("View/validatePolicy"),
+    ("policy-simulation", "create"): policy_simulation,
     # Roles
     ("roles", "list"): act("View/getRoleList"),
     ("roles", "create"): act("Change/createRole"),

@@ -25,6 +25,12 @@ def principal_policies(principal: Principal) -> list[tuple[str, list]]:
     return [(policy_id, permissions or []) for policy_id, permissions in rows]
 
 
+def role_policies(*, role_id: int) -> list[tuple[str, list]]:
+    """(policy id, statements) of the policies attached to a role."""
+    rows = Policy.objects.filter(attachments__role_id=role_id).order_by("id").values_list("policy_id", "permissions")
+    return [(policy_id, permissions or []) for policy_id, permissions in rows]
+
+
 def principal_statements(principal: Principal) -> list[dict]:
     """Every statement of the principal's effective policies."""
     return [statement for _, permissions in principal_policies(principal) for statement in permissions]

@@ -250,6 +250,36 @@ class PolicyResourcesDetachSerializer(serializers.Serializer):
     roleNoList = serializers.ListField(child=serializers.CharField(max_length=64), required=False, max_length=500)
 
 
+class PolicySimulationSerializer(serializers.Serializer):
+    subAccountId = serializers.CharField(required=False, max_length=64)
+    roleNo = serializers.CharField(required=False, max_length=64)
+    policyDocuments = serializers.JSONField(required=False)
+    actions = serializers.JSONField()
+    resourceNrns = serializers.ListField(
+        child=serializers.CharField(max_length=400), required=False, min_length=1, max_length=100
+    )
+    context = serializers.DictField(required=False)
+
+
+class MatchedStatementSerializer(serializers.Serializer):
+    policyId = serializers.CharField()
+    permissionIndex = serializers.IntegerField()
+    effect = serializers.CharField()
+
+
+class SimulationResultSerializer(serializers.Serializer):
+    product = serializers.CharField()
+    action = serializers.CharField()
+    resourceNrn = serializers.CharField()
+    decision = serializers.ChoiceField(choices=["allowed", "explicitDeny", "implicitDeny"])
+    matchedStatements = MatchedStatementSerializer(many=True)
+    missingContextKeys = serializers.ListField(child=serializers.CharField())
+
+
+class PolicySimulationResultSerializer(serializers.Serializer):
+    results = SimulationResultSerializer(many=True)
+
+
 class ValidationFindingSerializer(serializers.Serializer):
     severity = serializers.CharField()
     location = serializers.CharField()

@@ -11,7 +11,7 @@ from iam.api.views.dashboard import (
     SessionSettingViewSet,
 )
 from iam.api.views.groups import GroupViewSet
-from iam.api.views.policies import PolicyValidationViewSet, PolicyViewSet
+from iam.api.views.policies import PolicySimulationViewSet, PolicyValidationViewSet, PolicyViewSet
 from iam.api.views.roles import RoleViewSet
 from iam.api.views.sub_accounts import JoinViewSet, SubAccountViewSet
 
@@ -20,6 +20,7 @@ router.register("sub-accounts", SubAccountViewSet, basename="sub-accounts")
 router.register("groups", GroupViewSet, basename="groups")
 router.register("policies", PolicyViewSet, basename="policies")
 router.register("policy/validation", PolicyValidationViewSet, basename="policy-validation")
+router.register("policy/simulation", PolicySimulationViewSet, basename="policy-simulation")
 router.register("roles", RoleViewSet, basename="roles")
 router.register("join", JoinViewSet, basename="join")
 router.register("dashboard", DashboardViewSet, basename="dashboard")

@@ -79,6 +79,12 @@ ENDPOINTS = [
     ("GET", "/api/v1/policies/{policy}/resources", None, ("policies", "resources")),
     ("DELETE", "/api/v1/policies/{policy}/resources", {"subAccountIdList": ["{sub}"]}, ("policies", "resources")),
     ("POST", "/api/v1/policy/validation", {"permissions": DOC}, ("policy-validation", "create")),
+    (
+        "POST",
+        "/api/v1/policy/simulation",
+        {"subAccountId": "{sub}", "actions": ["SubAccount:View/getGroupList"]},
+        ("policy-simulation", "create"),
+    ),
     ("GET", "/api/v1/roles", None, ("roles", "list")),
     ("POST", "/api/v1/roles", {"roleName": "newrole", "roleType": "Server"}, ("roles", "create")),
     ("GET", "/api/v1/roles/{role}", None, ("roles", "retrieve")),

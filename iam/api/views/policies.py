@@ -5,7 +5,7 @@ from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from iam import policy_document
+from iam import policy_document, simulation
 from iam.api import serializers as s
 from iam.api.views.base import AccountScopedViewSet, process_result, valid_data
 from iam.filtersets import PolicyFilterSet
@@ -76,3 +76,26 @@ class PolicyValidationViewSet(AccountScopedViewSet):
         permissions = valid_data(s.PolicyValidationSerializer, request)["permissions"]
         findings = policy_document.findings(permissions)
         return Response({"valid": not any(f["severity"] == "ERROR" for f in findings), "findings": findings})
+
+
+class PolicySimulationViewSet(AccountScopedViewSet):
+    """POST /policy/simulation: for a sub account, a role or bare documents, each action on each resource."""
+
+    serializer_class = s.PolicySimulationResultSerializer
+
+    @extend_schema(request=s.PolicySimulationSerializer, responses=s.PolicySimulationResultSerializer)
+    def create(self, request):
+        data = valid_data(s.PolicySimulationSerializer, request)
+        subject = simulation.find_subject(
+            account=self.account,
+            sub_account_id=data.get("subAccountId"),
+            role_no=data.get("roleNo"),
+            documents=data.get("policyDocuments"),
+        )
+        results = simulation.simulate(
+            subject=subject,
+            actions=simulation.parse_actions(data["actions"]),
+            resources=data.get("resourceNrns") or ["*"],
+            context=data.get("context") or {},
+        )
+        return Response({"results": results})
