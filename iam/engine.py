@@ -87,13 +87,43 @@ class _Statement:
     keys: tuple[str, ...]
 
 
+Item = tuple[ResourceMatcher, Check | None, StatementRef, tuple[str, ...]]
+
+
 @dataclass
 class _Entry:
-    """The statements that can apply to one (product, action)."""
+    """The statements that can apply to one (product, action), arranged for a fast decision."""
 
-    denies: tuple[tuple[ResourceMatcher, Check | None, StatementRef, tuple[str, ...]], ...]
-    allows: tuple[tuple[ResourceMatcher, Check | None, StatementRef, tuple[str, ...]], ...]
+    denies: tuple[Item, ...]
+    allows: tuple[Item, ...]
     allow_all: bool  # an unconditional Allow on every resource exists
+    allow_exact: frozenset  # resources some unconditional Allow names exactly
+    allow_rest: tuple[Item, ...]  # the Allows that need a pattern match or a condition
+
+    @classmethod
+    def build(cls, denies: list[Item], allows: list[Item]) -> _Entry:
+        allow_all = any(m.any and c is None for m, c, _, _ in allows)
+        exact = frozenset(r for m, c, _, _ in allows if c is None for r in m.exact)
+        rest = tuple(item for item in allows if item[1] is not None or item[0].wildcards or item[0].dynamic)
+        return cls(tuple(denies), tuple(allows), allow_all, exact, rest)
+
+
+_EMPTY_ENTRY = _Entry((), (), False, frozenset(), ())
+
+
+@lru_cache(maxsize=4096)
+def _expand(product: str, pattern: str) -> tuple[str, ...]:
+    """The catalog actions of a product an action pattern names."""
+    if product not in catalog.PRODUCTS:
+        return ()
+    if pattern in ("*", "View*", "Change*"):
+        return tuple(a.name for a in catalog.actions_for(product) if action_matches(pattern, a.name))
+    return (pattern,) if catalog.is_known_action(product, pattern) else ()
+
+
+@lru_cache(maxsize=65536)
+def _applies(product: str, action: str, keys: tuple[str, ...]) -> bool:
+    return _can_allow(catalog.get_action(product, action), keys)
 
 
 @dataclass
@@ -114,7 +144,7 @@ def _can_allow(action: catalog.CatalogAction | None, keys: tuple[str, ...]) -> b
 
 
 class CompiledPolicies:
-    """A principal's effective policies, compiled; safe to share between threads (entries are built idempotently)."""
+    """A principal's effective policies, compiled into a per-action index; read-only once built, so shareable."""
 
     def __init__(self, policies: Iterable[tuple[str, list]]):
         self._statements: list[_Statement] = []
@@ -140,39 +170,50 @@ class CompiledPolicies:
                         keys=tuple(condition_keys(condition)),
                     )
                 )
-        self._entries: dict[tuple[str, str], _Entry] = {}
+        self._entries: dict[tuple[str, str], _Entry] = self._index()
+
+    def _index(self) -> dict[tuple[str, str], _Entry]:
+        """Every catalog action any statement names, with its Deny and Allow items (expansion via the catalog)."""
+        buckets: dict[tuple[str, str], tuple[list[Item], list[Item]]] = {}
+        for statement in self._statements:
+            deny = statement.ref.effect == "Deny"
+            for t_product, patterns, matcher in statement.targets:
+                products = catalog.PRODUCTS if t_product == "*" else (t_product,)
+                for product in products:
+                    names = {name for pattern in patterns for name in _expand(product, pattern)}
+                    for name in names:
+                        if not deny and statement.keys and not _applies(product, name, statement.keys):
+                            continue
+                        denies, allows = buckets.setdefault((product, name), ([], []))
+                        (denies if deny else allows).append(
+                            (matcher, statement.condition, statement.ref, statement.keys)
+                        )
+        return {key: _Entry.build(denies, allows) for key, (denies, allows) in buckets.items()}
 
     @property
     def statement_count(self) -> int:
         return len(self._statements)
 
     def _entry(self, product: str, action: str) -> _Entry:
-        key = (product, action)
-        entry = self._entries.get(key)
+        entry = self._entries.get((product, action))
         if entry is not None:
             return entry
-        catalog_action = catalog.get_action(product, action)
+        if catalog.is_known_action(product, action):
+            return _EMPTY_ENTRY  # the index holds every catalog action any statement names
+        return self._entry_by_matching(product, action)
+
+    def _entry_by_matching(self, product: str, action: str) -> _Entry:
+        """An action the catalog does not know: only exact names and patterns can match it; no key applies."""
         denies, allows = [], []
-        allow_all = False
         for statement in self._statements:
-            matchers = [
-                matcher
-                for t_product, patterns, matcher in statement.targets
-                if (t_product == "*" or t_product == product) and any(action_matches(p, action) for p in patterns)
-            ]
-            if not matchers:
-                continue
-            for matcher in matchers:
-                item = (matcher, statement.condition, statement.ref, statement.keys)
-                if statement.ref.effect == "Deny":
-                    denies.append(item)
-                elif _can_allow(catalog_action, statement.keys):
-                    allows.append(item)
-                    if matcher.any and statement.condition is None:
-                        allow_all = True
-        entry = _Entry(tuple(denies), tuple(allows), allow_all)
-        self._entries[key] = entry
-        return entry
+            for t_product, patterns, matcher in statement.targets:
+                if (t_product == "*" or t_product == product) and any(action_matches(p, action) for p in patterns):
+                    item = (matcher, statement.condition, statement.ref, statement.keys)
+                    if statement.ref.effect == "Deny":
+                        denies.append(item)
+                    elif not statement.keys:
+                        allows.append(item)
+        return _Entry.build(denies, allows)
 
     def decide(self, request: Request, context: Mapping = EMPTY_CONTEXT) -> str:
         """ALLOWED, EXPLICIT_DENY or IMPLICIT_DENY."""
@@ -181,9 +222,9 @@ class CompiledPolicies:
         for matcher, check, _, _ in entry.denies:
             if matcher.matches(resource, context) and (check is None or check(context)):
                 return EXPLICIT_DENY
-        if entry.allow_all:
+        if entry.allow_all or resource in entry.allow_exact:
             return ALLOWED
-        for matcher, check, _, _ in entry.allows:
+        for matcher, check, _, _ in entry.allow_rest:
             if matcher.matches(resource, context) and (check is None or check(context)):
                 return ALLOWED
         return IMPLICIT_DENY

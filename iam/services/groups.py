@@ -60,17 +60,18 @@ def group_delete(*, group: Group) -> None:
 
 
 def _sub_accounts_by_id(account: Account, ids: list[str]) -> list[SubAccount]:
+    # Ids are compared in their canonical form, so an upper-case or unhyphenated UUID finds its sub account.
+    canonical = _uuids(ids, "subAccountIdList")
     found = {
-        str(s.sub_account_id): s
-        for s in SubAccount.objects.for_account(account).filter(sub_account_id__in=_uuids(ids, "subAccountIdList"))
+        str(s.sub_account_id): s for s in SubAccount.objects.for_account(account).filter(sub_account_id__in=canonical)
     }
-    missing = [i for i in ids if i not in found]
+    missing = [given for given, c in zip(ids, canonical, strict=True) if c not in found]
     if missing:
         raise NotFound(
             f"no such sub account: {', '.join(missing)}",
             field_errors=[("subAccountIdList", f"no such sub account: {m}") for m in missing],
         )
-    return [found[i] for i in ids]
+    return [found[c] for c in dict.fromkeys(canonical)]
 
 
 @transaction.atomic

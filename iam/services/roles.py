@@ -49,11 +49,16 @@ def role_create(
 
 @transaction.atomic
 def role_update(*, role: Role, **changes) -> Role:
-    """Change a role's name, description, session expiry (Account roles), tags or active state; never its type."""
-    unknown = set(changes) - {"name", "description", "session_expiration_sec", "tags", "active"}
+    """Change a role's name, description, session expiry (Account roles), tags or active state; never its type.
+
+    ``role_type`` may be passed only with the role's current type (a client that echoes the whole role back).
+    """
+    unknown = set(changes) - {"name", "description", "session_expiration_sec", "tags", "active", "role_type"}
     if unknown:
         raise InvalidInput(f"fields that cannot be changed: {', '.join(sorted(unknown))}")
     locked = Role.objects.select_for_update().select_related("account").get(pk=role.pk)
+    if "role_type" in changes and changes.pop("role_type") != locked.role_type:
+        raise InvalidInput.field("roleType", "the type of a role cannot be changed")
     if "tags" in changes:
         changes["tags"] = validation.tags(changes["tags"])
     for field, value in changes.items():

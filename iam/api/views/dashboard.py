@@ -1,5 +1,6 @@
 """Dashboard: resource counts and the account's settings."""
 
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
@@ -9,8 +10,21 @@ from iam.selectors import resource_counts
 from iam.services.accounts import account_settings_update
 
 
+class SingleObjectSchema(AutoSchema):
+    """The dashboard's GET answers one object, though the router names the action ``list``."""
+
+    def _is_list_view(self, serializer=None) -> bool:
+        return False
+
+
 class DashboardViewSet(AccountScopedViewSet):
+    """How many sub accounts, groups, user-created policies and roles the caller's account has."""
+
     serializer_class = s.ResourceCountSerializer
+    # Counts of the caller's own account: nothing to filter, nothing to page.
+    filter_backends = ()
+    pagination_class = None
+    schema = SingleObjectSchema()
 
     @extend_schema(responses=s.ResourceCountSerializer)
     def list(self, request):
@@ -21,6 +35,8 @@ def settings_viewset(setting_serializer):
     """A GET/PUT endpoint over some of the account's settings fields."""
 
     class SettingViewSet(AccountScopedViewSet):
+        """One group of the account's settings: GET shows it, PUT changes the fields sent."""
+
         serializer_class = setting_serializer
 
         @extend_schema(methods=["GET"], request=None, responses=setting_serializer)

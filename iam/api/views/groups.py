@@ -15,6 +15,8 @@ from iam.services import policies as policy_services
 
 
 class GroupViewSet(mixins.ListModelMixin, AccountScopedViewSet):
+    """Groups of sub accounts: at most 300 per account; members and attached policies."""
+
     queryset = Group.objects.select_related("account")
     serializer_class = s.GroupSerializer
     filterset_class = GroupFilterSet

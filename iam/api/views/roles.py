@@ -15,6 +15,8 @@ from iam.services import roles as services
 
 
 class RoleViewSet(mixins.ListModelMixin, AccountScopedViewSet):
+    """Roles (Server, Account, Service; Single Sign-On roles come from Ncloud Single Sign-On) and their policies."""
+
     queryset = Role.objects.select_related("account")
     serializer_class = s.RoleSerializer
     filterset_class = RoleFilterSet
@@ -44,7 +46,11 @@ class RoleViewSet(mixins.ListModelMixin, AccountScopedViewSet):
     @extend_schema(request=s.RoleUpdateSerializer, responses=s.ProcessResultSerializer)
     def update(self, request, roleNo=None):
         role = self.get_object()
-        services.role_update(role=role, **valid_data(s.RoleUpdateSerializer, request, partial=True))
+        changes = valid_data(s.RoleUpdateSerializer, request, partial=True)
+        if "roleType" in request.data:
+            # Not a changeable field, but a caller who sends a different type must hear that it was not applied.
+            changes["role_type"] = request.data["roleType"]
+        services.role_update(role=role, **changes)
         return process_result(role.role_no)
 
     @extend_schema(responses=s.ProcessResultSerializer)

@@ -5,6 +5,7 @@ import secrets
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
+from django.db import transaction
 
 from iam.models import Account
 from iam.services.accounts import account_create
@@ -17,14 +18,21 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         created = {}
-        if not Account.objects.filter(member_no=DEMO_MEMBER_NO).exists():
-            account, key, secret = account_create(name="Demo", member_no=DEMO_MEMBER_NO)
-            created["mainAccount"] = {"memberNo": account.member_no, "accessKey": key.access_key, "secretKey": secret}
-        User = get_user_model()
-        if not User.objects.filter(username="admin").exists():
-            password = secrets.token_urlsafe(12)
-            User.objects.create_superuser("admin", "admin@example.invalid", password)
-            created["staff"] = {"username": "admin", "password": password, "url": "http://127.0.0.1:8000/admin/"}
+        # All or nothing: a secret is printed only after everything is stored, so a failure halfway never leaves
+        # an account whose key secret nobody saw.
+        with transaction.atomic():
+            if not Account.objects.filter(member_no=DEMO_MEMBER_NO).exists():
+                account, key, secret = account_create(name="Demo", member_no=DEMO_MEMBER_NO)
+                created["mainAccount"] = {
+                    "memberNo": account.member_no,
+                    "accessKey": key.access_key,
+                    "secretKey": secret,
+                }
+            User = get_user_model()
+            if not User.objects.filter(username="admin").exists():
+                password = secrets.token_urlsafe(12)
+                User.objects.create_superuser("admin", "admin@example.invalid", password)
+                created["staff"] = {"username": "admin", "password": password, "url": "http://127.0.0.1:8000/admin/"}
         if created:
             self.stdout.write("Demo credentials (shown only this once):")
             self.stdout.write(json.dumps(created, indent=2))

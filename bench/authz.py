@@ -1,0 +1,455 @@
+"""Authorization engine benchmark: compiled engine vs the plain reference evaluator vs Cedar (cedarpy).
+
+Generates (seeded) a realistic account: 1,000 principals, 500 policies of 1-10 statements with 1-30 actions each,
+a third of the statements with conditions, 100 groups, 1-3 groups per principal, and 100,000 requests. Checks that
+the compiled engine decides exactly like the reference evaluator (and like Cedar on the same policies), then prints
+decisions per second and p50/p99 latency per decision for each, the first decision after a change (compiling a
+principal with 20 policies from scratch), and the cost of authorization on a signed API read.
+
+    python bench/authz.py [--requests 100000] [--cedar-requests 20000] [--seed 7]
+"""
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from iam import catalog  # noqa: E402
+from iam.engine import CompiledPolicies, Request  # noqa: E402
+from tests.iam import reference_eval  # noqa: E402
+
+MEMBER_NO = 2942
+PRODUCTS = {p: [a.name for a in catalog.actions_for(p)] for p in catalog.PRODUCTS}
+KEYS_STRING = ["ncp:principalName", "ncp:resourceTag/team", "ncp:requestTag/env"]
+TEAMS = ["red", "blue", "green", "ops"]
+
+
+def nrn_of(kind: str, n: int) -> str:
+    return f"nrn:PUB:IAM::{MEMBER_NO}:{kind}/{kind.lower()}-{n:04d}"
+
+
+RESOURCE_POOL = [nrn_of("SubAccount", i) for i in range(200)] + [nrn_of("Group", i) for i in range(50)]
+RESOURCE_POOL += [nrn_of("Policy", i) for i in range(50)] + [nrn_of("Role", i) for i in range(20)]
+
+
+def gen_condition(rng: random.Random) -> dict:
+    kind = rng.randrange(7)
+    if kind == 0:
+        return {"StringEquals": {"ncp:resourceTag/team": rng.sample(TEAMS, rng.randint(1, 2))}}
+    if kind == 1:
+        return {"StringNotEquals": {"ncp:requestTag/env": [rng.choice(["prod", "dev"])]}}
+    if kind == 2:
+        return {"StringLike": {"ncp:principalName": [rng.choice(["user-1*", "user-*", "admin*"])]}}
+    if kind == 3:
+        return {"IpAddress": {"ncp:SourceIp": [rng.choice(["10.0.0.0/8", "192.168.0.0/16"])]}}
+    if kind == 4:
+        return {"Bool": {"ncp:MultiFactorAuthPresent": [rng.choice(["true", "false"])]}}
+    if kind == 5:
+        return {"ForAnyValue:StringEquals": {"ncp:TagKeys": rng.sample(["team", "env", "cost"], 2)}}
+    return {"ForAllValues:StringEquals": {"ncp:TagKeys": rng.sample(["team", "env", "cost"], 2)}}
+
+
+def gen_statement(rng: random.Random) -> dict:
+    product = rng.choice(catalog.PRODUCTS)
+    names = PRODUCTS[product]
+    actions = rng.sample(names, min(len(names), rng.randint(1, 30)))
+    if rng.random() < 0.05:
+        actions = [rng.choice(["View*", "Change*", "*"])]
+    roll = rng.random()
+    if roll < 0.5:
+        resources = ["*"]
+    elif roll < 0.85:
+        resources = rng.sample(RESOURCE_POOL, rng.randint(1, 5))
+    else:
+        resources = [f"nrn:PUB:IAM::{MEMBER_NO}:{rng.choice(['SubAccount', 'Group', 'Policy'])}/*"]
+    statement = {
+        "effect": "Deny" if rng.random() < 0.12 else "Allow",
+        "targets": [{"product": product, "actions": actions, "resourceNrns": resources}],
+    }
+    if rng.random() < 1 / 3:
+        statement["condition"] = gen_condition(rng)
+    return statement
+
+
+def gen_account(rng: random.Random):
+    policies = [(f"policy-{i:03d}", [gen_statement(rng) for _ in range(rng.randint(1, 10))]) for i in range(500)]
+    groups = [rng.sample(policies, rng.randint(1, 5)) for _ in range(100)]
+    principals = []
+    for i in range(1000):
+        direct = rng.sample(policies, rng.randint(0, 6))
+        member_of = rng.sample(range(100), rng.randint(1, 3))
+        seen, effective = set(), []
+        for policy in direct + [p for g in member_of for p in groups[g]]:
+            if policy[0] not in seen:
+                seen.add(policy[0])
+                effective.append(policy)
+        principals.append((f"user-{i:04d}", effective))
+    return policies, principals
+
+
+def gen_requests(rng: random.Random, principals, count: int):
+    requests = []
+    for _ in range(count):
+        index = rng.randrange(len(principals))
+        product = rng.choice(catalog.PRODUCTS)
+        action = catalog.get_action(product, rng.choice(PRODUCTS[product]))
+        resource = rng.choice(RESOURCE_POOL) if action.resource_types else None
+        context = {"ncp:principalName": principals[index][0], "ncp:principalType": "SubAccount"}
+        context["ncp:SourceIp"] = rng.choice(["10.1.2.3", "192.168.7.7", "172.16.0.1"])
+        context["ncp:MultiFactorAuthPresent"] = rng.random() < 0.5
+        if resource is not None and rng.random() < 0.7:
+            context["ncp:resourceTag/team"] = rng.choice(TEAMS)
+        if rng.random() < 0.4:
+            tags = dict(
+                rng.sample(
+                    [("team", rng.choice(TEAMS)), ("env", rng.choice(["prod", "dev"])), ("cost", "x")],
+                    rng.randint(0, 2),
+                )
+            )
+            context["ncp:TagKeys"] = list(tags)
+            for k, v in tags.items():
+                context[f"ncp:requestTag/{k}"] = v
+        requests.append((index, Request(product, action.name, resource), context))
+    return requests
+
+
+def percentile(values, fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
+
+
+def report(name: str, latencies_ns: list[int], total_s: float) -> None:
+    print(
+        f"  {name:<22} {len(latencies_ns) / total_s:>12,.0f} decisions/s   "
+        f"p50 {percentile(latencies_ns, 0.50) / 1000:>8.2f} us   p99 {percentile(latencies_ns, 0.99) / 1000:>8.2f} us"
+    )
+
+
+def run_engine(principals, requests):
+    compiled = [CompiledPolicies(p) for _, p in principals]
+    for index, request, context in requests[:2000]:  # warm the per-action index like a running server would
+        compiled[index].decide(request, context)
+    latencies, decisions = [], []
+    clock = time.perf_counter_ns
+    start = time.perf_counter()
+    for index, request, context in requests:
+        t0 = clock()
+        decision = compiled[index].decide(request, context)
+        latencies.append(clock() - t0)
+        decisions.append(decision)
+    return decisions, latencies, time.perf_counter() - start
+
+
+def run_reference(principals, requests):
+    latencies, decisions = [], []
+    clock = time.perf_counter_ns
+    start = time.perf_counter()
+    for index, request, context in requests:
+        t0 = clock()
+        decision = reference_eval.evaluate(principals[index][1], request, context)
+        latencies.append(clock() - t0)
+        decisions.append(decision)
+    return decisions, latencies, time.perf_counter() - start
+
+
+# Cedar ---------------------------------------------------------------------------------------------------------
+
+
+def _cedar_str(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _cedar_condition(condition: dict) -> str:
+    parts = []
+    for operator, clauses in condition.items():
+        for key, values in clauses.items():
+            ref = f"context[{_cedar_str(key)}]"
+            has = f"context has {_cedar_str(key)}"
+            if operator == "StringEquals":
+                parts.append(f"({has} && ({' || '.join(f'{ref} == {_cedar_str(v)}' for v in values)}))")
+            elif operator == "StringNotEquals":
+                parts.append(f"(!({has}) || ({' && '.join(f'{ref} != {_cedar_str(v)}' for v in values)}))")
+            elif operator == "StringLike":
+                parts.append(f"({has} && ({' || '.join(f'{ref} like {_cedar_str(v)}' for v in values)}))")
+            elif operator == "IpAddress":
+                parts.append(f"({has} && ({' || '.join(f'{ref}.isInRange(ip({_cedar_str(v)}))' for v in values)}))")
+            elif operator == "Bool":
+                parts.append(f"({has} && {ref} == {str(values[0]).lower()})")
+            elif operator == "ForAnyValue:StringEquals":
+                parts.append(f"({has} && {ref}.containsAny([{', '.join(_cedar_str(v) for v in values)}]))")
+            elif operator == "ForAllValues:StringEquals":
+                parts.append(f"(!({has}) || [{', '.join(_cedar_str(v) for v in values)}].containsAll({ref}))")
+            else:
+                raise ValueError(operator)
+    return " && ".join(parts)
+
+
+def cedar_policies(policies) -> str:
+    """The same statements in Cedar: one permit/forbid per target, actions expanded, key applicability applied."""
+    out = []
+    for policy_id, statements in policies:
+        for index, statement in enumerate(statements):
+            condition = statement.get("condition")
+            keys = [k for clauses in (condition or {}).values() for k in clauses]
+            for target in statement["targets"]:
+                product = target["product"]
+                actions = [
+                    a for a in PRODUCTS[product] if any(reference_eval._action_ok(p, a) for p in target["actions"])
+                ]
+                if statement["effect"] == "Allow" and keys:
+                    actions = [
+                        a
+                        for a in actions
+                        if all(catalog.condition_key_applies(catalog.get_action(product, a), k) for k in keys)
+                    ]
+                if not actions:
+                    continue
+                action_list = ", ".join(f"Action::{_cedar_str(f'{product}:{a}')}" for a in actions)
+                clauses = []
+                resources = target["resourceNrns"]
+                if "*" not in resources:
+                    exact = [r for r in resources if "*" not in r]
+                    like = [r for r in resources if "*" in r]
+                    options = [f"context.resourceNrn == {_cedar_str(r)}" for r in exact]
+                    options += [f"context.resourceNrn like {_cedar_str(r)}" for r in like]
+                    clauses.append("(" + " || ".join(options) + ")")
+                if condition:
+                    clauses.append(_cedar_condition(condition))
+                effect = "permit" if statement["effect"] == "Allow" else "forbid"
+                when = f" when {{ {' && '.join(clauses)} }}" if clauses else ""
+                out.append(
+                    f'@id("{policy_id}-{index}-{product}")\n{effect}(principal, action in [{action_list}], resource){when};'
+                )
+    return "\n".join(out)
+
+
+def cedar_context(request: Request, context: dict) -> dict:
+    out = {"resourceNrn": request.resource or ""}
+    for key, value in context.items():
+        if key == "ncp:SourceIp":
+            out[key] = {"__extn": {"fn": "ip", "arg": value}}
+        else:
+            out[key] = value
+    return out
+
+
+def run_cedar(principals, requests):
+    import cedarpy
+
+    policy_sets = {}
+    latencies, decisions = [], []
+    entities = cedarpy.Entities.from_json_str("[]")
+    clock = time.perf_counter_ns
+    # Parse each principal's policies once (like a server would), outside the timed decisions.
+    for index, _, _ in requests:
+        if index not in policy_sets:
+            policy_sets[index] = cedarpy.PolicySet.from_str(cedar_policies(principals[index][1]))
+    start = time.perf_counter()
+    for index, request, context in requests:
+        payload = {
+            "principal": f'User::"{principals[index][0]}"',
+            "action": f'Action::"{request.product}:{request.action}"',
+            "resource": 'Resource::"r"',
+            "context": cedar_context(request, context),
+        }
+        t0 = clock()
+        result = cedarpy.is_authorized(payload, policy_sets[index], entities)
+        latencies.append(clock() - t0)
+        decisions.append("allowed" if result.allowed else "denied")
+    return decisions, latencies, time.perf_counter() - start
+
+
+# After a change and through the API ---------------------------------------------------------------------------
+
+
+def first_decision_after_change(policies, rng: random.Random, rounds: int = 200) -> list[int]:
+    samples = []
+    for _ in range(rounds):
+        chosen = rng.sample(policies, 20)
+        request = Request("SubAccount", "View/getSubAccountDetail", rng.choice(RESOURCE_POOL))
+        t0 = time.perf_counter_ns()
+        CompiledPolicies(chosen).decide(request, {"ncp:principalName": "user-0001"})
+        samples.append(time.perf_counter_ns() - t0)
+    return samples
+
+
+def api_overhead(policies, rng: random.Random, calls: int) -> dict:
+    """Signed GET /sub-accounts/{id} by a sub account with 20 policies, engine on vs authorization off."""
+    data_dir = tempfile.mkdtemp(prefix="iam-bench-")
+    os.environ.update({"DATA_DIR": data_dir, "DJANGO_SETTINGS_MODULE": "config.settings"})
+    os.environ.pop("DATABASE_URL", None)
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.test.utils import setup_test_environment
+
+    setup_test_environment()
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    call_command("migrate", verbosity=0)
+    from iam import authz
+    from iam.models import Policy
+    from iam.services.accounts import account_create
+    from iam.services.policies import policies_attach
+    from iam.services.sub_accounts import access_key_create, sub_account_create
+    from tests.conftest import SignedClient
+
+    account, _, _ = account_create(name="Bench", member_no=MEMBER_NO)
+    chosen = rng.sample(policies, 19)
+    rows = [Policy(account=account, name=f"b{i}", permissions=doc) for i, (_, doc) in enumerate(chosen)]
+    rows.append(
+        Policy(
+            account=account,
+            name="reader",
+            permissions=[
+                {
+                    "effect": "Allow",
+                    "targets": [
+                        {"product": "SubAccount", "actions": ["View/getSubAccountDetail"], "resourceNrns": ["*"]}
+                    ],
+                }
+            ],
+        )
+    )
+    Policy.objects.bulk_create(rows)
+    sub, _ = sub_account_create(
+        account=account,
+        login_id="reader",
+        name="reader",
+        email="reader@example.com",
+        can_api_gateway_access=True,
+        can_console_access=False,
+    )
+    policies_attach(target=sub, policy_ids=[p.policy_id for p in Policy.objects.filter(account=account)])
+    key, secret = access_key_create(sub_account=sub)
+
+    from tests.conftest import Credentials
+
+    creds = Credentials(key.access_key, secret)
+    client = SignedClient()
+    uri = f"/api/v1/sub-accounts/{sub.sub_account_id}"
+
+    def measure() -> list[int]:
+        for _ in range(50):
+            assert client.call("GET", uri, creds=creds).status_code == 200
+        samples = []
+        for _ in range(calls):
+            t0 = time.perf_counter_ns()
+            response = client.call("GET", uri, creds=creds)
+            samples.append(time.perf_counter_ns() - t0)
+            assert response.status_code == 200
+        return samples
+
+    with_engine = measure()
+    settings.IAM_AUTHORIZER = "bench.authz.AllowEverything"
+    authz._load.cache_clear()
+    without = measure()
+    settings.IAM_AUTHORIZER = "iam.authz.EngineAuthorizer"
+    authz._load.cache_clear()
+
+    # First decision after a change, through the real authorizer: bump the version, time one authorize().
+    from iam.models import Account
+    from iam.principals import Principal
+    from iam.signals import authz_changed
+
+    after_change = []
+    authorizer = authz.get_authorizer()
+    for _ in range(100):
+        authz_changed(account.pk)
+        version = Account.objects.get(pk=account.pk).authz_version
+        principal = Principal(
+            account_id=account.pk, member_no=MEMBER_NO, principal_type="SubAccount", principal_id=str(sub.sub_account_id),
+            name="reader", nrn=sub.nrn, sub_account_no=sub.sub_account_no, policy_version=version,
+        )  # fmt: skip
+        t0 = time.perf_counter_ns()
+        decision = authorizer.authorize(principal, [Request("SubAccount", "View/getSubAccountDetail", sub.nrn)])
+        after_change.append(time.perf_counter_ns() - t0)
+        assert decision.allowed
+    return {"with": with_engine, "without": without, "after_change_db": after_change}
+
+
+class AllowEverything:
+    """Authorization off: the same request path with a decision that costs nothing."""
+
+    def authorize(self, principal, requests, *, request_tags=None):
+        from iam.authz import Decision
+
+        return Decision(True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=100_000)
+    parser.add_argument("--cedar-requests", type=int, default=20_000)
+    parser.add_argument("--api-calls", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+
+    rng = random.Random(args.seed)
+    policies, principals = gen_account(rng)
+    requests = gen_requests(rng, principals, args.requests)
+    statements = sum(len(d) for _, d in policies)
+    per_principal = statistics.mean(len(p) for _, p in principals)
+    print(
+        f"account: 1,000 principals, 500 policies ({statements:,} statements), {per_principal:.1f} policies per principal"
+    )
+    print(f"requests: {len(requests):,} (seed {args.seed})")
+
+    engine_decisions, engine_lat, engine_s = run_engine(principals, requests)
+    ref_decisions, ref_lat, ref_s = run_reference(principals, requests)
+    mismatches = sum(a != b for a, b in zip(engine_decisions, ref_decisions, strict=True))
+    allowed = sum(d == "allowed" for d in engine_decisions)
+    print(
+        f"decisions: {allowed:,} allowed, {len(requests) - allowed:,} denied; engine vs reference mismatches: {mismatches}"
+    )
+    print("throughput and latency per decision:")
+    report("compiled engine", engine_lat, engine_s)
+    report("reference evaluator", ref_lat, ref_s)
+    print(f"  engine / reference throughput: {(len(requests) / engine_s) / (len(requests) / ref_s):,.0f}x")
+
+    try:
+        import cedarpy  # noqa: F401
+    except ImportError:
+        print("  cedar: cedarpy is not installed (pip install -r requirements-dev.txt)")
+    else:
+        subset = requests[: args.cedar_requests]
+        cedar_decisions, cedar_lat, cedar_s = run_cedar(principals, subset)
+        ours = ["allowed" if d == "allowed" else "denied" for d in engine_decisions[: len(subset)]]
+        cedar_mismatch = sum(a != b for a, b in zip(ours, cedar_decisions, strict=True))
+        _, engine_subset_lat, engine_subset_s = run_engine(principals, subset)
+        report(f"cedarpy ({len(subset):,})", cedar_lat, cedar_s)
+        report(f"engine, same {len(subset):,}", engine_subset_lat, engine_subset_s)
+        print(f"  engine vs cedar decision mismatches: {cedar_mismatch}")
+        print(
+            f"  per decision p50: engine {percentile(engine_subset_lat, 0.5) / 1000:.2f} us vs cedar "
+            f"{percentile(cedar_lat, 0.5) / 1000:.2f} us ({percentile(cedar_lat, 0.5) / percentile(engine_subset_lat, 0.5):.1f}x faster)"
+        )
+
+    compile_samples = first_decision_after_change(policies, rng)
+    print(
+        "first decision after a change (compile 20 policies + decide, in memory): "
+        f"p50 {percentile(compile_samples, 0.5) / 1e6:.3f} ms, p99 {percentile(compile_samples, 0.99) / 1e6:.3f} ms"
+    )
+    api = api_overhead(policies, rng, args.api_calls)
+    print(
+        "first decision after a change through the authorizer (DB load + compile + decide, SQLite): "
+        f"p50 {percentile(api['after_change_db'], 0.5) / 1e6:.3f} ms, p99 {percentile(api['after_change_db'], 0.99) / 1e6:.3f} ms"
+    )
+    with_p50, without_p50 = percentile(api["with"], 0.5), percentile(api["without"], 0.5)
+    print(
+        f"signed GET /api/v1/sub-accounts/{{id}} ({args.api_calls} calls, in-process, SQLite): "
+        f"authorized p50 {with_p50 / 1e6:.3f} ms, authorization off p50 {without_p50 / 1e6:.3f} ms, "
+        f"added {(with_p50 - without_p50) / 1e6:.3f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()

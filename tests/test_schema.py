@@ -1,0 +1,99 @@
+"""The OpenAPI schema: valid with no generator warning, signature headers described, docs served without a CDN."""
+
+import json
+import re
+from html.parser import HTMLParser
+
+import pytest
+import yaml
+from django.contrib.staticfiles import finders
+from django.core.management import call_command
+
+SIGNATURE_HEADERS = ["x-ncp-apigw-timestamp", "x-ncp-iam-access-key", "x-ncp-apigw-signature-v2"]
+HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
+
+
+def test_spectacular_validates_without_warnings(tmp_path):
+    """`manage.py spectacular --validate --fail-on-warn` (as `make test` runs it) writes a valid schema."""
+    target = tmp_path / "openapi.yaml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(target))
+    schema = yaml.safe_load(target.read_text())
+    assert schema["openapi"].startswith("3.")
+    assert "/api/v1/sub-accounts" in schema["paths"]
+    assert "/api/v1/sub-accounts/{subAccountId}" in schema["paths"]
+
+
+def test_schema_describes_the_signature_headers(tmp_path):
+    target = tmp_path / "openapi.yaml"
+    call_command("spectacular", "--file", str(target))
+    schema = yaml.safe_load(target.read_text())
+    schemes = schema["components"]["securitySchemes"]
+    assert sorted(schemes) == sorted(SIGNATURE_HEADERS)
+    for name in SIGNATURE_HEADERS:
+        assert schemes[name]["type"] == "apiKey"
+        assert schemes[name]["in"] == "header"
+        assert schemes[name]["name"] == name
+    assert "HMAC-SHA256" in schemes["x-ncp-apigw-signature-v2"]["description"]
+    # Every API operation needs the three headers together: one requirement object naming all three.
+    operations = [
+        (path, method, operation)
+        for path, item in schema["paths"].items()
+        if path.startswith("/api/v1/")
+        for method, operation in item.items()
+        if method in HTTP_METHODS
+    ]
+    assert len(operations) > 20
+    for path, method, operation in operations:
+        assert operation["security"] == [dict.fromkeys(SIGNATURE_HEADERS, [])], f"{method.upper()} {path}"
+
+
+def test_dashboard_is_described_as_one_object(tmp_path):
+    target = tmp_path / "openapi.yaml"
+    call_command("spectacular", "--file", str(target))
+    schema = yaml.safe_load(target.read_text())
+    response = schema["paths"]["/api/v1/dashboard"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert response["schema"] == {"$ref": "#/components/schemas/ResourceCount"}
+
+
+@pytest.mark.django_db
+def test_schema_endpoint_needs_no_signature(client):
+    response = client.get("/api/schema/", {"format": "json"})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.oai.openapi+json")
+    schema = json.loads(response.content)
+    assert schema["info"]["title"] == "IAM: Sub Account, STS and External Access"
+    assert "/api/v1/policies" in schema["paths"]
+    assert sorted(schema["components"]["securitySchemes"]) == sorted(SIGNATURE_HEADERS)
+
+
+class _Assets(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "script" and attrs.get("src"):
+            self.urls.append(attrs["src"])
+        if tag == "link" and attrs.get("href"):
+            self.urls.append(attrs["href"])
+
+
+@pytest.mark.django_db
+def test_docs_page_needs_no_signature_and_no_cdn(client):
+    response = client.get("/api/docs/")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    html = response.content.decode()
+    assert 'url: "/api/schema/"' in html
+    parser = _Assets()
+    parser.feed(html)
+    scripts = [url for url in parser.urls if url.endswith(".js")]
+    assert any(url.endswith("swagger-ui-bundle.js") for url in scripts)
+    assert any(url.endswith("swagger-ui.css") for url in parser.urls)
+    for url in parser.urls:
+        # Served by this server from drf-spectacular-sidecar's static files, never from another site.
+        assert not re.match(r"^(https?:)?//", url), url
+        assert url.startswith("/static/drf_spectacular_sidecar/"), url
+        assert finders.find(url.removeprefix("/static/")) is not None, url
+    assert not re.search(r"https?://(?!127\.0\.0\.1|localhost)", html), "the docs page names another site"
