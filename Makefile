@@ -67,5 +67,6 @@ schema: $(RUN_STAMP) ## Write the OpenAPI schema (var/openapi.yaml), validated, 
 	$(PY) manage.py spectacular --validate --fail-on-warn --file "$(SCHEMA_FILE)"
 	@echo "Schema written to $(SCHEMA_FILE)"
 
-bench: $(RUN_STAMP) ## Signed API calls per second through Django's test client (SQLite in a temp dir)
+bench: $(DEV_STAMP) ## Signed API calls per second, and the authorization engine vs reference vs Cedar
 	$(PY) bench/signed_api.py -n $(BENCH_N)
+	$(PY) bench/authz.py

@@ -148,10 +148,21 @@ def _network(text: str):
     return ipaddress.ip_network(text, strict=False)
 
 
-def _ip_in(value, network_text) -> bool:
+@lru_cache(maxsize=4096)
+def _address(text: str):
     try:
-        return ipaddress.ip_address(str(value)) in _network(str(network_text))
+        return ipaddress.ip_address(text)
     except ValueError:
+        return None
+
+
+def _ip_in(value, network_text) -> bool:
+    address = _address(str(value))
+    if address is None:
+        return False
+    try:
+        return address in _network(str(network_text))
+    except (ValueError, TypeError):
         return False
 
 
@@ -284,8 +295,24 @@ def compile_clause(operator: str, key: str, raw_values) -> Check:
 
         return null_check
 
-    positive = _positive_test(base)
     negated = base in NEGATED
+    if prefix is None and not dynamic and base in ("StringEquals", "StringNotEquals"):
+        # The common case as a set look-up.
+        allowed = frozenset(v for v in values if isinstance(v, str))
+
+        def string_equals(context: Mapping) -> bool:
+            value = context.get(key, MISSING)
+            if value is MISSING or value is None:
+                return if_exists or negated
+            if isinstance(value, (list, tuple, set, frozenset)):
+                if not value:
+                    return if_exists or negated
+                return any((isinstance(v, str) and v in allowed) != negated for v in value)
+            return (isinstance(value, str) and value in allowed) != negated
+
+        return string_equals
+
+    positive = _positive_test(base)
 
     def one_value_matches(request_value, policy_values) -> bool:
         hit = any(positive(request_value, p) for p in policy_values)

@@ -92,23 +92,31 @@ Item = tuple[ResourceMatcher, Check | None, StatementRef, tuple[str, ...]]
 
 @dataclass
 class _Entry:
-    """The statements that can apply to one (product, action), arranged for a fast decision."""
+    """The statements that can apply to one (product, action), arranged for a fast decision: unconditional exact
+    resources become set look-ups, and only patterns, variables and conditions are evaluated one by one."""
 
     denies: tuple[Item, ...]
     allows: tuple[Item, ...]
-    allow_all: bool  # an unconditional Allow on every resource exists
-    allow_exact: frozenset  # resources some unconditional Allow names exactly
-    allow_rest: tuple[Item, ...]  # the Allows that need a pattern match or a condition
+    deny_all: bool  # an unconditional Deny on every resource exists
+    deny_exact: frozenset  # resources some unconditional Deny names exactly
+    deny_rest: tuple[tuple[ResourceMatcher, Check | None], ...]
+    allow_all: bool
+    allow_exact: frozenset
+    allow_rest: tuple[tuple[ResourceMatcher, Check | None], ...]
+
+    @staticmethod
+    def _split(items: list[Item]) -> tuple[bool, frozenset, tuple]:
+        every = any(m.any and c is None for m, c, _, _ in items)
+        exact = frozenset(r for m, c, _, _ in items if c is None for r in m.exact)
+        rest = tuple((m, c) for m, c, _, _ in items if c is not None or m.wildcards or m.dynamic)
+        return every, exact, rest
 
     @classmethod
     def build(cls, denies: list[Item], allows: list[Item]) -> _Entry:
-        allow_all = any(m.any and c is None for m, c, _, _ in allows)
-        exact = frozenset(r for m, c, _, _ in allows if c is None for r in m.exact)
-        rest = tuple(item for item in allows if item[1] is not None or item[0].wildcards or item[0].dynamic)
-        return cls(tuple(denies), tuple(allows), allow_all, exact, rest)
+        return cls(tuple(denies), tuple(allows), *cls._split(denies), *cls._split(allows))
 
 
-_EMPTY_ENTRY = _Entry((), (), False, frozenset(), ())
+_EMPTY_ENTRY = _Entry.build([], [])
 
 
 @lru_cache(maxsize=4096)
@@ -217,14 +225,16 @@ class CompiledPolicies:
 
     def decide(self, request: Request, context: Mapping = EMPTY_CONTEXT) -> str:
         """ALLOWED, EXPLICIT_DENY or IMPLICIT_DENY."""
-        entry = self._entry(request.product, request.action)
+        entry = self._entries.get((request.product, request.action)) or self._entry(request.product, request.action)
         resource = request.resource
-        for matcher, check, _, _ in entry.denies:
-            if matcher.matches(resource, context) and (check is None or check(context)):
+        if entry.deny_all or resource in entry.deny_exact:
+            return EXPLICIT_DENY
+        for matcher, check in entry.deny_rest:
+            if (check is None or check(context)) and matcher.matches(resource, context):
                 return EXPLICIT_DENY
         if entry.allow_all or resource in entry.allow_exact:
             return ALLOWED
-        for matcher, check, _, _ in entry.allow_rest:
+        for matcher, check in entry.allow_rest:
             if matcher.matches(resource, context) and (check is None or check(context)):
                 return ALLOWED
         return IMPLICIT_DENY
