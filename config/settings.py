@@ -106,6 +106,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "iam.middleware.RequestContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -230,9 +231,24 @@ CELERY_BEAT_SCHEDULE = {
             "iam.tasks.policy_counter_reconcile_all",
             _beat_interval("POLICY_COUNTERS", 3600),
         ),
+        (
+            "disable-inactive-sub-accounts",
+            "iam.tasks.inactive_sub_accounts_disable_all",
+            _beat_interval("INACTIVE_SUB_ACCOUNTS", 3600),
+        ),
+        ("purge-audit-events", "iam.tasks.audit_events_purge_old", _beat_interval("AUDIT_PURGE", 86400)),
+        ("worker-heartbeat", "iam.tasks.worker_heartbeat", _beat_interval("WORKER_HEARTBEAT", 30)),
+        ("outbox-relay", "iam.tasks.outbox_relay", _beat_interval("OUTBOX_RELAY", 30)),
     )
     if seconds > 0
 }
+
+# Audit events older than this are purged by the purge-audit-events job.
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365)
+# /readyz wants a worker heartbeat younger than this.
+READY_WORKER_HEARTBEAT_MAX_AGE_SECONDS = env_int("READY_WORKER_HEARTBEAT_MAX_AGE_SECONDS", 120)
+# How often the outbox relay process (Procfile: relay) looks for unsent messages.
+OUTBOX_RELAY_INTERVAL_SECONDS = env_int("OUTBOX_RELAY_INTERVAL_SECONDS", 5)
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOGGING = {

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
-from iam import signing
+from iam import audit, signing
 from iam.models import AccessKey
 from iam.principals import MAIN_ACCOUNT, SUB_ACCOUNT, Principal
 from iam.secrets import decrypt_secret
@@ -126,5 +126,6 @@ class SignatureAuthentication(authentication.BaseAuthentication):
                 policy_version=account.authz_version,
             )
         AccessKey.objects.filter(pk=key.pk).update(last_used_time=now)
+        audit.set_actor(audit.Actor(principal.nrn, principal.principal_type, ip))
         request.account = account
         return principal, key

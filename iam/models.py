@@ -334,3 +334,63 @@ class AccessKey(models.Model):
 
     def __str__(self) -> str:
         return self.access_key
+
+
+class AuditEvent(models.Model):
+    """One recorded change, secret issue, sign-in or denied request: who did what to which resource, and how it went."""
+
+    SUCCESS = "Success"
+    FAILED = "Failed"
+    DENIED = "Denied"
+    RESULT_CHOICES = [(SUCCESS, SUCCESS), (FAILED, FAILED), (DENIED, DENIED)]
+
+    time = models.DateTimeField(db_index=True)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, null=True, blank=True, related_name="audit_events")
+    actor = models.CharField(max_length=300, help_text="principal NRN, staff:<username> or system:<job>")
+    actor_type = models.CharField(max_length=30)
+    action = models.CharField(max_length=120, help_text="Product:catalog action, or System:<job>")
+    resource = models.CharField(max_length=400, blank=True, default="")
+    result = models.CharField(max_length=10, choices=RESULT_CHOICES)
+    source_ip = models.CharField(max_length=64, blank=True, default="")
+    request_id = models.CharField(max_length=64, blank=True, default="")
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-time", "-id"]
+        indexes = [
+            models.Index(fields=["account", "-time"], name="audit_account_time"),
+            models.Index(fields=["account", "action", "-time"], name="audit_account_action_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.time:%Y-%m-%d %H:%M:%S} {self.actor} {self.action} {self.result}"
+
+
+class OutboxMessage(models.Model):
+    """Follow-up work written in the same transaction as the change that needs it, relayed to the broker after commit
+    (and again by the relay until the broker takes it), so a broker outage loses nothing."""
+
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list)
+    kwargs = models.JSONField(default=dict)
+    create_time = models.DateTimeField(auto_now_add=True, db_index=True)
+    dispatch_time = models.DateTimeField(null=True, blank=True, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["dispatch_time", "id"], name="outbox_pending")]
+
+    def __str__(self) -> str:
+        return f"{self.task}{tuple(self.args)} {'sent' if self.dispatch_time else 'pending'}"
+
+
+class WorkerHeartbeat(models.Model):
+    """The last time a Celery worker ran the heartbeat task (readiness needs a recent one)."""
+
+    name = models.CharField(max_length=200, unique=True)
+    beat_time = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.beat_time:%Y-%m-%d %H:%M:%S}"

@@ -4,8 +4,10 @@ import logging
 
 from rest_framework import exceptions, permissions
 
+from iam import audit
 from iam.authz import get_authorizer
 from iam.endpoint_actions import requests_for
+from iam.models import AuditEvent
 
 logger = logging.getLogger("iam.authz")
 
@@ -25,6 +27,7 @@ class CatalogActionPermission(permissions.BasePermission):
         if requests is None:
             # An endpoint missing from the table is a programming error: fail closed.
             raise GatewayPermissionDenied("this endpoint has no catalog action")
+        request.audit_requests = requests
         body = request.data if isinstance(request.data, dict) else {}
         tags = body.get("tags") if isinstance(body.get("tags"), dict) else None
         decision = get_authorizer().authorize(principal, requests, request_tags=tags)
@@ -34,6 +37,13 @@ class CatalogActionPermission(permissions.BasePermission):
             logger.info(
                 "authorization denied",
                 extra={"principal": principal.nrn, "action": f"{denied.product}:{denied.action}", "resource": where},
+            )
+            audit.record(
+                account_id=principal.account_id,
+                action=f"{denied.product}:{denied.action}",
+                resource=denied.resource or "*",
+                result=AuditEvent.DENIED,
+                detail={"reason": decision.reason, "method": request.method, "path": request.path},
             )
             raise GatewayPermissionDenied(f"{denied.product}:{denied.action} on {where} is not allowed")
         return True

@@ -32,6 +32,18 @@ def _fresh_authorization_caches():
         authorizer.compiled_cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def published(request, monkeypatch):
+    """Outbox messages the code under test sent to the broker (nothing reaches a real broker unless a test is marked
+    ``real_broker``)."""
+    sent = []
+    if request.node.get_closest_marker("real_broker") is None:
+        monkeypatch.setattr(
+            "iam.outbox._publish", lambda message: sent.append((message.task, message.args, message.kwargs))
+        )
+    return sent
+
+
 @dataclass
 class Credentials:
     access_key: str

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F
 
-from iam import catalog, policy_document
+from iam import catalog, outbox, policy_document
 from iam.errors import Conflict, InvalidInput, NotFound, QuotaExceeded
 from iam.models import Account, Group, Policy, PolicyAttachment, Role, SubAccount
 from iam.services import validation
@@ -54,6 +54,7 @@ def policy_create(
             policy.save()
     except IntegrityError:
         raise Conflict("policyName: already in use", field_errors=[("policyName", "already in use")]) from None
+    outbox.enqueue("iam.tasks.policy_counter_reconcile_account", account.pk)
     return policy
 
 
@@ -115,6 +116,7 @@ def policy_delete(*, policy: Policy) -> None:
         )
     locked.delete()
     Account.objects.filter(pk=locked.account_id, policy_count__gt=0).update(policy_count=F("policy_count") - 1)
+    outbox.enqueue("iam.tasks.policy_counter_reconcile_account", locked.account_id)
 
 
 def policies_by_id(account: Account, policy_ids: list[str]) -> list[Policy]:

@@ -51,7 +51,7 @@ def test_reconcile_all_repairs_a_counter_that_is_too_low(tenant):
 @pytest.mark.django_db
 def test_reconcile_one_account_is_quiet_for_a_missing_account(tenant):
     Account.objects.filter(pk=tenant.account.pk).update(policy_count=5)
-    assert policy_counter_reconcile_account(tenant.account.pk + 1000) is None
+    assert policy_counter_reconcile_account(tenant.account.pk + 1000) == 0
     assert counters() == {2942: (5, 0)}
     policy_counter_reconcile_account(tenant.account.pk)
     assert counters() == {2942: (0, 0)}

@@ -5,9 +5,10 @@ import uuid
 from rest_framework import viewsets
 from rest_framework.response import Response
 
+from iam import audit, nrn
 from iam.errors import InvalidInput, NotFound
 from iam.filtersets import NcpSearchFilter
-from iam.models import Account
+from iam.models import Account, AuditEvent
 
 
 def process_result(object_id=None, **extra) -> Response:
@@ -57,6 +58,39 @@ class AccountScopedViewSet(viewsets.GenericViewSet):
 
     def get_queryset(self):
         return self.queryset.for_account(self.account)
+
+    # The kind of resource a create makes (its NRN is built from the id in the response), for the audit trail.
+    audit_resource_type: str | None = None
+    SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        requests = getattr(request, "audit_requests", None)
+        if requests and request.method not in self.SAFE_METHODS:
+            self._audit(request, response, requests)
+        return response
+
+    def _audit(self, request, response, requests) -> None:
+        """One event per authorized action of a change, with the outcome (failures too)."""
+        ok = response.status_code < 400
+        data = response.data if isinstance(response.data, dict) else {}
+        detail = {"method": request.method, "path": request.path, "status": response.status_code}
+        if not ok and "errorCode" in data:
+            detail["errorCode"] = data["errorCode"]
+        detail.update(getattr(request, "audit_detail", {}))
+        created = data.get("id") if ok and self.action == "create" else None
+        principal = request.user
+        for authorized in requests:
+            resource = authorized.resource
+            if resource is None and created and self.audit_resource_type:
+                resource = nrn.build(nrn.IAM, principal.member_no, self.audit_resource_type, created)
+            audit.record(
+                account_id=principal.account_id,
+                action=f"{authorized.product}:{authorized.action}",
+                resource=resource or "*",
+                result=AuditEvent.SUCCESS if ok else AuditEvent.FAILED,
+                detail=detail,
+            )
 
     def get_object(self):
         value = self.kwargs[self.lookup_url_kwarg]

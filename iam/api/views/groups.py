@@ -23,6 +23,7 @@ class GroupViewSet(mixins.ListModelMixin, AccountScopedViewSet):
     lookup_field = "group_id"
     lookup_url_kwarg = "groupId"
     entity_name = "group"
+    audit_resource_type = "Group"
     search_columns = {"groupName": "name", "description": "description"}
 
     def get_queryset(self):

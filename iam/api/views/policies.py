@@ -22,6 +22,7 @@ class PolicyViewSet(mixins.ListModelMixin, AccountScopedViewSet):
     lookup_url_kwarg = "policyId"
     lookup_is_uuid = False
     entity_name = "policy"
+    audit_resource_type = "Policy"
     search_columns = {"policyName": "name", "description": "description"}
 
     @extend_schema(request=s.PolicyWriteSerializer, responses=s.ProcessResultSerializer)

@@ -24,6 +24,7 @@ class RoleViewSet(mixins.ListModelMixin, AccountScopedViewSet):
     lookup_url_kwarg = "roleNo"
     lookup_is_uuid = False
     entity_name = "role"
+    audit_resource_type = "Role"
     search_columns = {"roleName": "name"}
 
     def get_queryset(self):

@@ -23,6 +23,7 @@ class SubAccountViewSet(mixins.ListModelMixin, AccountScopedViewSet):
     lookup_field = "sub_account_id"
     lookup_url_kwarg = "subAccountId"
     entity_name = "sub account"
+    audit_resource_type = "SubAccount"
     search_columns = {"loginId": "login_id", "name": "name", "email": "email"}
     # Fields a create takes that PUT must refuse rather than silently ignore.
     not_updatable = {
@@ -43,6 +44,8 @@ class SubAccountViewSet(mixins.ListModelMixin, AccountScopedViewSet):
     def create(self, request):
         data = valid_data(s.SubAccountWriteSerializer, request)
         sub_account, generated = services.sub_account_create(account=self.account, **data)
+        if generated or data.get("password"):
+            request.audit_detail = {"password": "generated" if generated else "set"}
         extra = {"generatedPassword": generated} if generated else {}
         return process_result(sub_account.sub_account_id, **extra)
 
@@ -77,6 +80,7 @@ class SubAccountViewSet(mixins.ListModelMixin, AccountScopedViewSet):
             need_password_generate=data["needPasswordGenerate"],
             new_password=data.get("newPassword"),
         )
+        request.audit_detail = {"password": "generated" if generated else "reset"}
         return Response({"success": True, **({"generatedPassword": generated} if generated else {})})
 
     @extend_schema(request=None, responses=s.ProcessResultSerializer)
@@ -119,6 +123,7 @@ class SubAccountViewSet(mixins.ListModelMixin, AccountScopedViewSet):
             return Response(s.AccessKeySerializer(keys, many=True).data)
         if request.method == "POST":
             key, secret = services.access_key_create(sub_account=sub_account)
+            request.audit_detail = {"accessKey": key.access_key, "secret": "issued"}
             return Response(
                 {
                     "accessKey": key.access_key,
@@ -129,12 +134,14 @@ class SubAccountViewSet(mixins.ListModelMixin, AccountScopedViewSet):
         if request.method == "PUT":
             data = valid_data(s.AccessKeyStateSerializer, request)
             services.access_key_set_active(sub_account=sub_account, access_key=data["accessKey"], active=data["active"])
+            request.audit_detail = {"accessKey": data["accessKey"], "active": data["active"]}
             return process_result(data["accessKey"])
         if isinstance(request.data, dict) and request.data:
             access_key = valid_data(s.AccessKeyRefSerializer, request)["accessKey"]
         else:
             access_key = request.query_params.get("accessKey")
         services.access_key_delete(sub_account=sub_account, access_key=access_key)
+        request.audit_detail = {"accessKey": access_key}
         return process_result(access_key)
 
 

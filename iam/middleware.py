@@ -1,0 +1,32 @@
+"""Request id and actor for every request: logs, audit events and the X-Request-Id response header share one id."""
+
+import re
+
+from iam import audit
+
+_VALID_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class RequestContextMiddleware:
+    """Takes a well-formed X-Request-Id from the caller or makes one; marks staff users as the actor in the admin."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.headers.get("X-Request-Id", "")
+        request_id = incoming if _VALID_ID.match(incoming) else audit.new_request_id()
+        request.request_id = request_id
+        user = getattr(request, "user", None)
+        actor = None
+        if user is not None and getattr(user, "is_authenticated", False) and getattr(user, "is_staff", False):
+            actor = audit.Actor(f"staff:{user.get_username()}", "Staff", request.META.get("REMOTE_ADDR", ""))
+        request_token = audit.set_request_id(request_id)
+        actor_token = audit.set_actor(actor)
+        try:
+            response = self.get_response(request)
+        finally:
+            audit.reset_actor(actor_token)
+            audit.reset_request_id(request_token)
+        response["X-Request-Id"] = request_id
+        return response
