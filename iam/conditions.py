@@ -349,7 +349,17 @@ def compile_condition(condition: Mapping | None) -> Check | None:
     checks = [compile_clause(op, key, vals) for op, clauses in condition.items() for key, vals in clauses.items()]
     if len(checks) == 1:
         return checks[0]
-    return lambda context: all(check(context) for check in checks)
+    if len(checks) == 2:
+        first, second = checks
+        return lambda context: first(context) and second(context)
+
+    def every(context: Mapping) -> bool:
+        for check in checks:
+            if not check(context):
+                return False
+        return True
+
+    return every
 
 
 def condition_keys(condition: Mapping | None) -> list[str]:

@@ -88,9 +88,11 @@ class _Statement:
 
 
 Item = tuple[ResourceMatcher, Check | None, StatementRef, tuple[str, ...]]
+# (matches every resource, exact resources, needs pattern matching, matcher, condition) - inlined in decide().
+Rest = tuple[bool, frozenset, bool, ResourceMatcher, Check | None]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Entry:
     """The statements that can apply to one (product, action), arranged for a fast decision: unconditional exact
     resources become set look-ups, and only patterns, variables and conditions are evaluated one by one."""
@@ -99,16 +101,20 @@ class _Entry:
     allows: tuple[Item, ...]
     deny_all: bool  # an unconditional Deny on every resource exists
     deny_exact: frozenset  # resources some unconditional Deny names exactly
-    deny_rest: tuple[tuple[ResourceMatcher, Check | None], ...]
+    deny_rest: tuple[Rest, ...]
     allow_all: bool
     allow_exact: frozenset
-    allow_rest: tuple[tuple[ResourceMatcher, Check | None], ...]
+    allow_rest: tuple[Rest, ...]
 
     @staticmethod
     def _split(items: list[Item]) -> tuple[bool, frozenset, tuple]:
         every = any(m.any and c is None for m, c, _, _ in items)
         exact = frozenset(r for m, c, _, _ in items if c is None for r in m.exact)
-        rest = tuple((m, c) for m, c, _, _ in items if c is not None or m.wildcards or m.dynamic)
+        rest = tuple(
+            (m.any, m.exact, bool(m.wildcards or m.dynamic), m, c)
+            for m, c, _, _ in items
+            if c is not None or m.wildcards or m.dynamic
+        )
         return every, exact, rest
 
     @classmethod
@@ -225,17 +231,23 @@ class CompiledPolicies:
 
     def decide(self, request: Request, context: Mapping = EMPTY_CONTEXT) -> str:
         """ALLOWED, EXPLICIT_DENY or IMPLICIT_DENY."""
-        entry = self._entries.get((request.product, request.action)) or self._entry(request.product, request.action)
+        entry = self._entries.get((request.product, request.action))
+        if entry is None:
+            entry = self._entry(request.product, request.action)
         resource = request.resource
         if entry.deny_all or resource in entry.deny_exact:
             return EXPLICIT_DENY
-        for matcher, check in entry.deny_rest:
-            if (check is None or check(context)) and matcher.matches(resource, context):
+        for every, exact, patterns, matcher, check in entry.deny_rest:
+            if (every or resource in exact or (patterns and matcher.matches(resource, context))) and (
+                check is None or check(context)
+            ):
                 return EXPLICIT_DENY
         if entry.allow_all or resource in entry.allow_exact:
             return ALLOWED
-        for matcher, check in entry.allow_rest:
-            if matcher.matches(resource, context) and (check is None or check(context)):
+        for every, exact, patterns, matcher, check in entry.allow_rest:
+            if (every or resource in exact or (patterns and matcher.matches(resource, context))) and (
+                check is None or check(context)
+            ):
                 return ALLOWED
         return IMPLICIT_DENY
 

@@ -165,3 +165,24 @@ def test_explanations_name_statements_and_missing_keys():
     denied = compiled.explain(Request("SubAccount", "View/getRoleList"))
     assert denied.decision == EXPLICIT_DENY
     assert {"policyId": "p2", "permissionIndex": 1, "effect": "Deny"} in denied.matched
+
+
+def test_an_action_the_catalog_does_not_know_matches_only_by_name_or_pattern():
+    cond = {"IpAddress": {"ncp:SourceIp": ["10.0.0.0/8"]}}
+    compiled = CompiledPolicies(
+        [
+            (
+                "p",
+                _doc("Allow", ["View/getSomethingNew"])
+                + _doc("Allow", ["Change*"], condition=cond)
+                + _doc("Deny", ["View*"], [SUB_B]),
+            )
+        ]
+    )
+    assert compiled.decide(Request("SubAccount", "View/getSomethingNew", SUB_A)) == ALLOWED
+    assert compiled.decide(Request("SubAccount", "View/getSomethingNew", SUB_B)) == EXPLICIT_DENY
+    # No condition key applies to an unknown action, so the conditional Allow cannot allow it.
+    assert (
+        compiled.decide(Request("SubAccount", "Change/somethingNew", SUB_A), {"ncp:SourceIp": "10.0.0.1"})
+        == IMPLICIT_DENY
+    )
