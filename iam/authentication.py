@@ -8,7 +8,7 @@ from rest_framework import authentication, exceptions
 
 from iam import audit, signing
 from iam.models import AccessKey
-from iam.principals import MAIN_ACCOUNT, SUB_ACCOUNT, Principal
+from iam.principals import main_account_principal, sub_account_principal
 from iam.secrets import decrypt_secret
 
 
@@ -93,17 +93,7 @@ class SignatureAuthentication(authentication.BaseAuthentication):
             raise GatewayAuthenticationFailed("account is suspended")
         ip = client_ip(request)
         if key.sub_account_id is None:
-            principal = Principal(
-                account_id=account.pk,
-                member_no=account.member_no,
-                principal_type=MAIN_ACCOUNT,
-                principal_id=str(account.member_no),
-                name=account.name,
-                nrn=f"nrn:PUB:IAM::{account.member_no}:MainAccount/{account.member_no}",
-                access_key=key.access_key,
-                source_ip=ip,
-                policy_version=account.authz_version,
-            )
+            principal = main_account_principal(account, access_key=key.access_key, source_ip=ip)
         else:
             sub = key.sub_account
             if not sub.active:
@@ -113,18 +103,7 @@ class SignatureAuthentication(authentication.BaseAuthentication):
             if sub.use_api_allow_source and not _ip_allowed(ip, sub.api_allow_sources):
                 raise GatewayAuthenticationFailed("caller is outside the sub account's API allow sources")
             sub.account = account
-            principal = Principal(
-                account_id=account.pk,
-                member_no=account.member_no,
-                principal_type=SUB_ACCOUNT,
-                principal_id=str(sub.sub_account_id),
-                name=sub.login_id,
-                nrn=sub.nrn,
-                access_key=key.access_key,
-                sub_account_no=sub.sub_account_no,
-                source_ip=ip,
-                policy_version=account.authz_version,
-            )
+            principal = sub_account_principal(sub, account, access_key=key.access_key, source_ip=ip)
         AccessKey.objects.filter(pk=key.pk).update(last_used_time=now)
         audit.set_actor(audit.Actor(principal.nrn, principal.principal_type, ip))
         request.account = account

@@ -40,3 +40,33 @@ class Principal:
     @property
     def pk(self) -> str:  # used by DRF throttles / logging
         return self.principal_id
+
+
+def main_account_principal(account, **request_facts) -> Principal:
+    """The principal of a main account's root key (``account`` is an iam.models.Account)."""
+    return Principal(
+        account_id=account.pk,
+        member_no=account.member_no,
+        principal_type=MAIN_ACCOUNT,
+        principal_id=str(account.member_no),
+        name=account.name,
+        nrn=f"nrn:PUB:IAM::{account.member_no}:MainAccount/{account.member_no}",
+        policy_version=account.authz_version,
+        **request_facts,
+    )
+
+
+def sub_account_principal(sub_account, account, **request_facts) -> Principal:
+    """The principal of a sub account of ``account`` (iam.models objects); ``request_facts`` are access_key,
+    source_ip, mfa_present and the like."""
+    return Principal(
+        account_id=account.pk,
+        member_no=account.member_no,
+        principal_type=SUB_ACCOUNT,
+        principal_id=str(sub_account.sub_account_id),
+        name=sub_account.login_id,
+        nrn=f"nrn:PUB:IAM::{account.member_no}:SubAccount/{sub_account.sub_account_id}",
+        sub_account_no=sub_account.sub_account_no,
+        policy_version=account.authz_version,
+        **request_facts,
+    )

@@ -9,7 +9,7 @@ from iam.engine import CompiledPolicies
 from iam.errors import InvalidInput, NotFound
 from iam.models import Account, Role, SubAccount
 from iam.policy_eval import Request
-from iam.principals import SUB_ACCOUNT, Principal
+from iam.principals import sub_account_principal
 from iam.selectors import principal_policies, role_policies
 
 MAX_PAIRS = 1000
@@ -24,15 +24,7 @@ class SimulationSubject:
 
 
 def subject_for_sub_account(*, account: Account, sub_account: SubAccount) -> SimulationSubject:
-    principal = Principal(
-        account_id=account.pk,
-        member_no=account.member_no,
-        principal_type=SUB_ACCOUNT,
-        principal_id=str(sub_account.sub_account_id),
-        name=sub_account.login_id,
-        nrn=sub_account.nrn,
-        sub_account_no=sub_account.sub_account_no,
-    )
+    principal = sub_account_principal(sub_account, account)
     context = principal_context(principal)
     context.pop("ncp:SourceIp", None)
     return SimulationSubject(principal_policies(principal), context)

@@ -5,7 +5,7 @@ import pytest
 from iam import authz
 from iam.authz import Decision, EngineAuthorizer
 from iam.policy_eval import Request
-from iam.principals import Principal
+from iam.principals import Principal, sub_account_principal
 from iam.selectors import principal_statements
 from iam.services.groups import group_create, group_members_add
 from iam.services.policies import policies_attach, policies_detach, policy_create
@@ -20,16 +20,7 @@ def _doc(effect, actions):
 
 def _principal(sub):
     sub.account.refresh_from_db()
-    return Principal(
-        account_id=sub.account_id,
-        member_no=sub.account.member_no,
-        principal_type="SubAccount",
-        principal_id=str(sub.sub_account_id),
-        name=sub.login_id,
-        nrn=sub.nrn,
-        sub_account_no=sub.sub_account_no,
-        policy_version=sub.account.authz_version,
-    )
+    return sub_account_principal(sub, sub.account)
 
 
 @pytest.mark.django_db
