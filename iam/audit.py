@@ -84,7 +84,11 @@ def clean_detail(detail: dict | None) -> dict:
             "reset",
         ):
             continue
-        clean[str(key)] = clean_detail(value) if isinstance(value, dict) else value
+        if isinstance(value, dict):
+            value = clean_detail(value)
+        elif isinstance(value, list):
+            value = [clean_detail(v) if isinstance(v, dict) else v for v in value]
+        clean[str(key)] = value
     return clean
 
 

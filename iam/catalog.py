@@ -17,6 +17,10 @@ Transcription notes (seed ambiguities and how they are resolved):
 * "All principal properties condition keys" (lower-case p on the last Sub Account row) is treated the same as
   "All Principal properties condition keys".
 * External Access rows list only the principal condition keys (no resource/request tags).
+
+Extensions: actions this service offers beyond NCP (which has no such API) are kept apart in ``_EXTENSION_ROWS``,
+marked ``extension=True`` and listed after every documented action, so the transcription above stays exactly the
+documentation's. They are real catalog actions (policies may name them, ``View*``/``Change*`` cover them).
 """
 
 from __future__ import annotations
@@ -65,6 +69,7 @@ class CatalogAction:
     group: str  # "Group by resource type" column
     description: str
     condition_keys: tuple[str, ...]  # applicable (non-global) condition keys
+    extension: bool = False  # True for an action of this service that the NCP documentation does not have
 
     @property
     def key(self) -> tuple[str, str]:
@@ -860,7 +865,18 @@ def _bare(name: str) -> str:
     return name.split("/", 1)[1] if "/" in name else name
 
 
-def _build(product: str, rows: tuple[_RawRow, ...]) -> tuple[CatalogAction, ...]:
+# --------------------------------------------------------------------------------------------------------------
+# Extensions: actions beyond NCP, (product, row) in the same shape as the transcribed rows.
+# --------------------------------------------------------------------------------------------------------------
+_EXTENSION_ROWS: tuple[tuple[str, _RawRow], ...] = (
+    (
+        SUB_ACCOUNT,
+        (VIEW, "View/getAuditEventList", (), (), "Audit", "View the audit trail (beyond NCP)", "P"),
+    ),
+)
+
+
+def _build(product: str, rows: tuple[_RawRow, ...], *, extension: bool = False) -> tuple[CatalogAction, ...]:
     names = [row[1] for row in rows]
     if len(set(names)) != len(names):
         raise ValueError(f"duplicate action names in {product} catalog")
@@ -895,14 +911,29 @@ def _build(product: str, rows: tuple[_RawRow, ...]) -> tuple[CatalogAction, ...]
                 group=group,
                 description=description,
                 condition_keys=_condition_keys(flags),
+                extension=extension,
             )
         )
     return tuple(actions)
 
 
-ACTIONS: tuple[CatalogAction, ...] = _build(SUB_ACCOUNT, _SUB_ACCOUNT_ROWS) + _build(
+def _build_extensions(documented: tuple[CatalogAction, ...]) -> tuple[CatalogAction, ...]:
+    taken = {action.key for action in documented}
+    extensions = []
+    for product in PRODUCTS:
+        rows = tuple(row for row_product, row in _EXTENSION_ROWS if row_product == product)
+        for action in _build(product, rows, extension=True):
+            if action.key in taken:
+                raise ValueError(f"extension {action.key} clashes with a documented action")
+            extensions.append(action)
+    return tuple(extensions)
+
+
+_DOCUMENTED: tuple[CatalogAction, ...] = _build(SUB_ACCOUNT, _SUB_ACCOUNT_ROWS) + _build(
     EXTERNAL_ACCESS, _EXTERNAL_ACCESS_ROWS
 )
+# The documented actions in document order, then the extensions.
+ACTIONS: tuple[CatalogAction, ...] = _DOCUMENTED + _build_extensions(_DOCUMENTED)
 
 _BY_KEY: dict[tuple[str, str], CatalogAction] = {action.key: action for action in ACTIONS}
 _BY_PRODUCT: dict[str, tuple[CatalogAction, ...]] = {

@@ -163,6 +163,9 @@ ENDPOINT_ACTIONS: dict[tuple[str, str], Rule] = {
     ("roles", "policies"): by_method(
         post=act("Change/addPolicyToRole", *ROLE), delete=act("Change/removePolicyFromRole", *ROLE)
     ),
+    # Audit trail (an extension action: NCP has no audit trail API)
+    ("audit-events", "list"): act("View/getAuditEventList"),
+    ("audit-events", "retrieve"): act("View/getAuditEventList"),
     # Dashboard and settings (reading a setting is part of viewing the dashboard)
     ("dashboard", "list"): act("View/getResourceCount"),
     ("settings-password", "setting"): by_method(

@@ -4,7 +4,7 @@ import django_filters
 from rest_framework.filters import BaseFilterBackend
 
 from iam.errors import InvalidInput
-from iam.models import Group, Policy, Role, SubAccount
+from iam.models import AuditEvent, Group, Policy, Role, SubAccount
 
 
 def StrictBooleanFilter(**kwargs) -> django_filters.TypedChoiceFilter:  # noqa: N802 (reads like a filter class)
@@ -46,6 +46,25 @@ class RoleFilterSet(django_filters.FilterSet):
     class Meta:
         model = Role
         fields = ["roleType", "active"]
+
+
+class AuditEventFilterSet(django_filters.FilterSet):
+    """``from`` (inclusive) and ``to`` (exclusive) are ISO 8601 times, so consecutive windows never overlap;
+    ``actor``, ``action`` and ``resource`` match exactly; ``result`` is Success, Failed or Denied."""
+
+    # ``from`` is a Python keyword: declared through the class namespace.
+    locals()["from"] = django_filters.IsoDateTimeFilter(
+        field_name="time", lookup_expr="gte", label="Events at or after this ISO 8601 time"
+    )
+    to = django_filters.IsoDateTimeFilter(field_name="time", lookup_expr="lt", label="Events before this ISO 8601 time")
+    actor = django_filters.CharFilter()
+    action = django_filters.CharFilter()
+    resource = django_filters.CharFilter()
+    result = django_filters.ChoiceFilter(choices=AuditEvent.RESULT_CHOICES)
+
+    class Meta:
+        model = AuditEvent
+        fields = ["from", "to", "actor", "action", "resource", "result"]
 
 
 class NcpSearchFilter(BaseFilterBackend):

@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 
 from iam import nrn
-from iam.querysets import AccessKeyQuerySet, AccountScopedQuerySet, PolicyQuerySet
+from iam.querysets import AccessKeyQuerySet, AccountScopedQuerySet, AuditEventQuerySet, PolicyQuerySet
 
 LOGIN_ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9.@_-]{2,59}$")
 POLICY_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{2,29}$")
@@ -354,6 +354,8 @@ class AuditEvent(models.Model):
     source_ip = models.CharField(max_length=64, blank=True, default="")
     request_id = models.CharField(max_length=64, blank=True, default="")
     detail = models.JSONField(default=dict, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-time", "-id"]

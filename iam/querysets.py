@@ -32,3 +32,9 @@ class AccessKeyQuerySet(models.QuerySet):
     def usable(self):
         """Keys that may sign a request right now."""
         return self.filter(active=True).filter(Q(expire_time__isnull=True) | Q(expire_time__gt=timezone.now()))
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def for_account(self, account):
+        """The account's own events (events of no account, such as system-wide jobs, belong to no tenant)."""
+        return self.filter(account=account)

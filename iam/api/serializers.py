@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from iam.models import AccessKey, Group, Policy, Role, SubAccount
+from iam.models import AccessKey, AuditEvent, Group, Policy, Role, SubAccount
 
 
 class ProcessResultSerializer(serializers.Serializer):
@@ -373,3 +373,19 @@ class SessionSettingSerializer(serializers.Serializer):
 class LongTermUnusedSettingSerializer(serializers.Serializer):
     use = serializers.BooleanField(source="use_long_term_unused_deactivation", required=False)
     days = serializers.IntegerField(source="long_term_unused_days", min_value=30, max_value=365, required=False)
+
+
+# Audit trail ---------------------------------------------------------------------------------------------------
+
+
+class AuditEventSerializer(serializers.Serializer):
+    eventId = serializers.IntegerField(source="id")
+    time = serializers.DateTimeField()
+    actor = serializers.CharField()
+    actorType = serializers.CharField(source="actor_type")
+    action = serializers.CharField()
+    resource = serializers.CharField()
+    result = serializers.ChoiceField(choices=AuditEvent.RESULT_CHOICES)
+    sourceIp = serializers.CharField(source="source_ip")
+    requestId = serializers.CharField(source="request_id")
+    detail = serializers.DictField()

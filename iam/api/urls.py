@@ -3,6 +3,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from iam.api.views.audit import AuditEventViewSet
 from iam.api.views.dashboard import (
     DashboardViewSet,
     LoginPageSettingViewSet,
@@ -24,6 +25,7 @@ router.register("policy/simulation", PolicySimulationViewSet, basename="policy-s
 router.register("roles", RoleViewSet, basename="roles")
 router.register("join", JoinViewSet, basename="join")
 router.register("dashboard", DashboardViewSet, basename="dashboard")
+router.register("audit-events", AuditEventViewSet, basename="audit-events")
 
 
 def _setting(viewset, basename: str):

@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from iam import audit
 from iam.endpoint_actions import ENDPOINT_ACTIONS
 from iam.models import AccessKey, Group, Policy, Role, SubAccount
 from iam.services.groups import group_create
@@ -24,16 +25,18 @@ def _resources(tenant):
     group = group_create(account=tenant.account, name="grp")
     policy = policy_create(account=tenant.account, name="pol", permissions=DOC)
     role = role_create(account=tenant.account, name="role", role_type="Server")
+    event = audit.record(account_id=tenant.account.pk, action="SubAccount:Change/createGroup", resource="*")
     return {
         "sub": str(sub.sub_account_id),
         "group": str(group.group_id),
         "policy": policy.policy_id,
         "role": role.role_no,
         "key": AccessKey.objects.filter(sub_account=sub).first().access_key,
+        "event": event.pk,
     }
 
 
-# (method, uri template, body template, table key); {sub}, {group}, {policy}, {role}, {key} are filled in.
+# (method, uri template, body template, table key); {sub}, {group}, {policy}, {role}, {key}, {event} are filled in.
 ENDPOINTS = [
     ("GET", "/api/v1/sub-accounts", None, ("sub-accounts", "list")),
     (
@@ -92,6 +95,8 @@ ENDPOINTS = [
     ("DELETE", "/api/v1/roles/{role}", None, ("roles", "destroy")),
     ("POST", "/api/v1/roles/{role}/policies", {"policyIdList": ["{policy}"]}, ("roles", "policies")),
     ("DELETE", "/api/v1/roles/{role}/policies", {"policyIdList": ["{policy}"]}, ("roles", "policies")),
+    ("GET", "/api/v1/audit-events", None, ("audit-events", "list")),
+    ("GET", "/api/v1/audit-events/{event}", None, ("audit-events", "retrieve")),
     ("GET", "/api/v1/dashboard", None, ("dashboard", "list")),
     ("GET", "/api/v1/settings/password", None, ("settings-password", "setting")),
     ("PUT", "/api/v1/settings/password", {"minLength": 10}, ("settings-password", "setting")),

@@ -48,17 +48,21 @@ def test_module_has_no_django_dependency():
     assert imported <= {"__future__", "copy", "dataclasses"}
 
 
+def _documented(product=None):
+    return tuple(a for a in ACTIONS if not a.extension and (product is None or a.product == product))
+
+
 def test_action_counts_match_seed():
-    assert len(actions_for(SUB_ACCOUNT)) == 59
-    assert len(actions_for(EXTERNAL_ACCESS)) == 26
-    assert len(ACTIONS) == 85
-    sub_types = Counter(a.type for a in actions_for(SUB_ACCOUNT))
-    ext_types = Counter(a.type for a in actions_for(EXTERNAL_ACCESS))
+    assert len(_documented(SUB_ACCOUNT)) == 59
+    assert len(_documented(EXTERNAL_ACCESS)) == 26
+    assert len(_documented()) == 85
+    sub_types = Counter(a.type for a in _documented(SUB_ACCOUNT))
+    ext_types = Counter(a.type for a in _documented(EXTERNAL_ACCESS))
     assert sub_types == {"View": 14, "Change": 45}
     assert ext_types == {"View": 12, "Change": 14}
 
 
-def test_actions_in_document_order():
+def test_actions_in_document_order_then_extensions():
     assert PRODUCTS == (SUB_ACCOUNT, EXTERNAL_ACCESS)
     assert ACTIONS[0].key == (SUB_ACCOUNT, "View/getResourceCount")
     assert ACTIONS[58].key == (
@@ -66,8 +70,52 @@ def test_actions_in_document_order():
         "Change/manageLongtermUnusedDeactiveSetting",
     )
     assert ACTIONS[59].key == (EXTERNAL_ACCESS, "Change/createTrustAnchor")
-    assert ACTIONS[-1].key == (EXTERNAL_ACCESS, "View/getCrlList")
-    assert actions_for(SUB_ACCOUNT) + actions_for(EXTERNAL_ACCESS) == ACTIONS
+    assert ACTIONS[84].key == (EXTERNAL_ACCESS, "View/getCrlList")
+    assert ACTIONS[:85] == _documented()
+    assert all(a.extension for a in ACTIONS[85:])
+    # a product's actions: its documented ones in document order, then its extensions
+    for product in PRODUCTS:
+        assert actions_for(product) == _documented(product) + tuple(a for a in ACTIONS[85:] if a.product == product)
+
+
+# --- extensions (actions beyond NCP) ------------------------------------------------------------------------------
+
+
+def test_the_only_extension_is_the_audit_trail_view():
+    assert [a.key for a in ACTIONS if a.extension] == [(SUB_ACCOUNT, "View/getAuditEventList")]
+    action = _action(SUB_ACCOUNT, "View/getAuditEventList")
+    assert action.extension is True
+    assert action.type == "View"
+    assert action.related == ()
+    assert action.resource_types == ()
+    assert action.group == "Audit"
+    assert action.description == "View the audit trail (beyond NCP)"
+    assert action.condition_keys == PRINCIPAL_CONDITION_KEYS
+    assert actions_for(SUB_ACCOUNT)[-1] == action
+    assert not is_known_action(EXTERNAL_ACCESS, "View/getAuditEventList")
+
+
+def test_documented_actions_are_not_extensions():
+    assert _action(SUB_ACCOUNT, "View/getSubAccountList").extension is False
+    assert _action(EXTERNAL_ACCESS, "View/getCrlList").extension is False
+
+
+def test_view_pattern_covers_the_extension():
+    from iam.policy_document import statement_actions
+
+    def named(actions):
+        return {a.name for a in statement_actions({"targets": [{"product": SUB_ACCOUNT, "actions": actions}]})}
+
+    assert "View/getAuditEventList" in named(["View*"])
+    assert "View/getAuditEventList" in named(["*"])
+    assert "View/getAuditEventList" not in named(["Change*"])
+
+
+def test_an_extension_may_not_reuse_a_documented_name(monkeypatch):
+    clash = (SUB_ACCOUNT, ("View", "View/getSubAccountList", (), (), "Audit", "clash", "P"))
+    monkeypatch.setattr(catalog, "_EXTENSION_ROWS", (clash,))
+    with pytest.raises(ValueError, match="clashes with a documented action"):
+        catalog._build_extensions(catalog._DOCUMENTED)
 
 
 def test_names_unique_per_product():

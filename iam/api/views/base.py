@@ -2,7 +2,7 @@
 
 import uuid
 
-from rest_framework import viewsets
+from rest_framework import exceptions, viewsets
 from rest_framework.response import Response
 
 from iam import audit, nrn
@@ -45,6 +45,9 @@ class AccountScopedViewSet(viewsets.GenericViewSet):
         return [DjangoFilterBackend, NcpSearchFilter]
 
     def initial(self, request, *args, **kwargs):
+        # An unsupported method is a 405 before anything else (not a permission question).
+        if getattr(self, "action_map", None) is not None and request.method.lower() not in self.action_map:
+            raise exceptions.MethodNotAllowed(request.method)
         # Policies name a resource by the canonical (lower-case, hyphenated) UUID in its NRN, and the permission
         # check builds the NRN from the URL: spell the id canonically first, or an upper-case or unhyphenated id
         # would find the row while slipping past a Deny on its NRN.
@@ -63,6 +66,14 @@ class AccountScopedViewSet(viewsets.GenericViewSet):
     audit_resource_type: str | None = None
     SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
+    def check_permissions(self, request):
+        try:
+            super().check_permissions(request)
+        except exceptions.PermissionDenied:
+            # The permission has recorded the denial; the refused call is not also a failed change.
+            request.audit_requests = None
+            raise
+
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
         requests = getattr(request, "audit_requests", None)
@@ -71,7 +82,11 @@ class AccountScopedViewSet(viewsets.GenericViewSet):
         return response
 
     def _audit(self, request, response, requests) -> None:
-        """One event per authorized action of a change, with the outcome (failures too)."""
+        """One event per authorized change action, with the outcome (failures too); reads made with POST (validation,
+        simulation) record nothing, like every other read."""
+        requests = [r for r in requests if not r.action.startswith("View/")]
+        if not requests:
+            return
         ok = response.status_code < 400
         data = response.data if isinstance(response.data, dict) else {}
         detail = {"method": request.method, "path": request.path, "status": response.status_code}

@@ -60,6 +60,7 @@ class GroupViewSet(mixins.ListModelMixin, AccountScopedViewSet):
     def sub_accounts(self, request, groupId=None):
         group = self.get_object()
         ids = valid_data(s.SubAccountIdListSerializer, request)["subAccountIdList"]
+        request.audit_detail = {"subAccountIdList": ids}
         if request.method == "POST":
             services.group_members_add(group=group, sub_account_ids=ids)
         else:
@@ -71,6 +72,7 @@ class GroupViewSet(mixins.ListModelMixin, AccountScopedViewSet):
     def policies(self, request, groupId=None):
         group = self.get_object()
         policy_ids = valid_data(s.PolicyIdListSerializer, request)["policyIdList"]
+        request.audit_detail = {"policyIdList": policy_ids}
         if request.method == "POST":
             policy_services.policies_attach(target=group, policy_ids=policy_ids)
         else:

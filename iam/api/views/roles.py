@@ -65,6 +65,7 @@ class RoleViewSet(mixins.ListModelMixin, AccountScopedViewSet):
     def policies(self, request, roleNo=None):
         role = self.get_object()
         policy_ids = valid_data(s.PolicyIdListSerializer, request)["policyIdList"]
+        request.audit_detail = {"policyIdList": policy_ids}
         if request.method == "POST":
             policy_services.policies_attach(target=role, policy_ids=policy_ids)
         else:

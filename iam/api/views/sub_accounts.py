@@ -94,6 +94,7 @@ class SubAccountViewSet(mixins.ListModelMixin, AccountScopedViewSet):
     def groups(self, request, subAccountId=None):
         sub_account = self.get_object()
         group_ids = valid_data(s.GroupIdListSerializer, request)["groupIdList"]
+        request.audit_detail = {"groupIdList": group_ids}
         if request.method == "POST":
             services.sub_account_groups_add(sub_account=sub_account, group_ids=group_ids)
         else:
@@ -105,6 +106,7 @@ class SubAccountViewSet(mixins.ListModelMixin, AccountScopedViewSet):
     def policies(self, request, subAccountId=None):
         sub_account = self.get_object()
         policy_ids = valid_data(s.PolicyIdListSerializer, request)["policyIdList"]
+        request.audit_detail = {"policyIdList": policy_ids}
         if request.method == "POST":
             policy_services.policies_attach(target=sub_account, policy_ids=policy_ids)
         else:
