@@ -9,6 +9,7 @@ import re
 
 from django import forms
 
+from iam import catalog, nrn
 from iam.errors import ServiceError
 from iam.models import Account, Group, GroupMembership, Policy, PolicyAttachment, Role, SubAccount
 
@@ -294,3 +295,60 @@ class GroupMembershipInlineForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["sub_account"].disabled = True
+
+
+# The effective permissions page ---------------------------------------------------------------------------------
+
+
+def _action_choices() -> list:
+    return [
+        (product, [(f"{a.product}:{a.name}", a.name) for a in catalog.actions_for(product)])
+        for product in catalog.PRODUCTS
+    ]
+
+
+def _flat_json_value(value) -> bool:
+    scalar = (str, int, float, bool)
+    return isinstance(value, scalar) or (isinstance(value, list) and all(isinstance(v, scalar) for v in value))
+
+
+class PolicySimulatorForm(forms.Form):
+    """One request to simulate for a principal: a catalog action, a resource ('*' or an NRN) and context keys."""
+
+    action = forms.ChoiceField(choices=_action_choices)
+    resource = forms.CharField(
+        label="Resource NRN", max_length=400, initial="*", help_text="'*' or an NRN such as nrn:PUB:IAM::2942:Group/…"
+    )
+    context = forms.CharField(
+        label="Context (JSON)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 80, "class": "vLargeTextField"}),
+        help_text='Condition keys of the request, e.g. {"ncp:SourceIp": "10.0.0.1", "ncp:MultiFactorAuthPresent": true}',
+    )
+
+    def clean_action(self) -> tuple[str, str]:
+        product, action = self.cleaned_data["action"].split(":", 1)
+        return product, action
+
+    def clean_resource(self) -> str:
+        value = self.cleaned_data["resource"].strip()
+        if value != "*" and not nrn.is_valid(value):
+            raise forms.ValidationError("Enter '*' or an NRN (nrn:PUB:{product}::{memberNo}:{Type}/{id}).")
+        return value
+
+    def clean_context(self) -> dict:
+        text = self.cleaned_data["context"].strip()
+        if not text:
+            return {}
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            raise forms.ValidationError(f"Enter a valid JSON object: {exc.msg} (line {exc.lineno}).") from None
+        if not isinstance(value, dict):
+            raise forms.ValidationError('Enter a JSON object of condition keys, e.g. {"ncp:SourceIp": "10.0.0.1"}.')
+        bad = [key for key, item in value.items() if not _flat_json_value(item)]
+        if bad:
+            raise forms.ValidationError(
+                f"Values must be strings, numbers, booleans or lists of them: {', '.join(bad)}."
+            )
+        return value

@@ -50,6 +50,9 @@ def form_data(response) -> dict:
                     data[bound.html_name] = "on"
                 continue
             data[bound.html_name] = "" if value is None else value
+            if bound.field.show_hidden_initial:
+                # Fields with a callable default carry their initial value in a hidden input, as in the page.
+                data[bound.html_initial_name] = bound.field.prepare_value(bound.initial)
 
     add(response.context["adminform"].form)
     for inline in response.context["inline_admin_formsets"]:

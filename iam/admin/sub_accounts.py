@@ -1,0 +1,213 @@
+"""Sub accounts (a generated password is shown once after saving) and access keys (listed without secrets)."""
+
+from django.contrib import admin, messages
+from django.db import router, transaction
+
+from iam import forms as iam_forms
+from iam import simulation
+from iam.admin.base import CATALOG, SECRET_FIELDS, AuditedAdmin, ServiceAdmin, changes
+from iam.admin.inlines import PolicyAttachmentInline, SubAccountAccessKeyInline, SubAccountGroupInline
+from iam.admin.permissions import EffectivePermissionsMixin
+from iam.models import AccessKey, SubAccount
+from iam.services import sub_accounts as sub_account_services
+
+_SUB_ACCOUNT_ACCESS = (
+    "can_console_access",
+    "use_console_permit_ip",
+    "console_permit_ips",
+    "can_api_gateway_access",
+    "use_api_allow_source",
+    "api_allow_sources",
+    "is_mfa_mandatory",
+    "need_password_reset",
+)
+
+
+@admin.register(SubAccount)
+class SubAccountAdmin(EffectivePermissionsMixin, ServiceAdmin):
+    add_form = iam_forms.SubAccountCreateForm
+    change_form = iam_forms.SubAccountChangeForm
+    list_display = (
+        "login_id",
+        "name",
+        "email",
+        "account",
+        "active",
+        "can_console_access",
+        "can_api_gateway_access",
+        "has_mfa",
+        "create_time",
+        "last_login_time",
+    )
+    list_select_related = ("account",)
+    list_filter = ("active", "can_api_gateway_access", "can_console_access", "is_mfa_mandatory", "account")
+    search_fields = ("login_id", "name", "email", "=account__member_no")
+    autocomplete_fields = ("account",)
+    exclude = SECRET_FIELDS[SubAccount]
+    inlines = [PolicyAttachmentInline, SubAccountAccessKeyInline, SubAccountGroupInline]
+    actions = ["suspend_selected", "activate_selected"]
+    audit_names = {
+        "create": f"{CATALOG}Change/createSubAccount",
+        "update": f"{CATALOG}Change/updateSubAccount",
+        "delete": f"{CATALOG}Change/deleteSubAccount",
+    }
+    add_fieldsets = (
+        (None, {"fields": ("account", "login_id", "name", "email", "memo", "active")}),
+        ("Password", {"fields": ("new_password", "generate_password")}),
+        ("Access", {"fields": _SUB_ACCOUNT_ACCESS}),
+        ("Tags", {"fields": ("tags",)}),
+    )
+    change_fieldsets = (
+        (None, {"fields": ("account", "login_id", "sub_account_id", "nrn", "name", "email", "memo", "active")}),
+        ("Reset password", {"fields": ("new_password", "generate_password")}),
+        ("Access", {"fields": (*_SUB_ACCOUNT_ACCESS, "has_mfa")}),
+        ("Tags", {"fields": ("tags",)}),
+        ("Times", {"fields": ("create_time", "modified_time", "last_login_time")}),
+    )
+    change_readonly_fields = (
+        "account",
+        "login_id",
+        "sub_account_id",
+        "nrn",
+        "has_mfa",
+        "create_time",
+        "modified_time",
+        "last_login_time",
+    )
+
+    @admin.display(boolean=True, description="MFA")
+    def has_mfa(self, obj):
+        return obj.has_mfa
+
+    @admin.display(description="NRN")
+    def nrn(self, obj):
+        return obj.nrn
+
+    def permissions_subject(self, obj):
+        return simulation.subject_for_sub_account(account=obj.account, sub_account=obj)
+
+    def service_create(self, request, form):
+        cd = form.cleaned_data
+        fields = {
+            f: cd[f] for f in sub_account_services.UPDATABLE_FIELDS if f in cd and f not in ("name", "email", "memo")
+        }
+        sub_account, generated = sub_account_services.sub_account_create(
+            account=cd["account"],
+            login_id=cd["login_id"],
+            name=cd["name"],
+            email=cd["email"],
+            memo=cd.get("memo") or "",
+            password=cd.get("new_password") or None,
+            need_password_generate=bool(cd.get("generate_password")),
+            **fields,
+        )
+        if generated:
+            self.audit_note(request, password="generated")
+            self._announce_password(request, sub_account, generated)
+        elif cd.get("new_password"):
+            self.audit_note(request, password="set")
+        return sub_account
+
+    def service_update(self, request, obj, form):
+        updates = changes(form, sub_account_services.UPDATABLE_FIELDS)
+        if updates:
+            sub_account_services.sub_account_update(sub_account=obj, **updates)
+        cd = form.cleaned_data
+        if cd.get("generate_password") or cd.get("new_password"):
+            generated = sub_account_services.sub_account_password_reset(
+                sub_account=obj,
+                need_password_generate=bool(cd.get("generate_password")),
+                new_password=cd.get("new_password") or None,
+            )
+            self.audit(
+                request,
+                obj,
+                f"{CATALOG}Change/resetSubAccountPassword",
+                {"password": "generated" if generated else "set"},
+            )
+            if generated:
+                self._announce_password(request, obj, generated)
+        return SubAccount.objects.get(pk=obj.pk)
+
+    def service_delete(self, request, obj):
+        sub_account_services.sub_account_delete(sub_account=obj)
+
+    def deletion_detail(self, obj) -> dict:
+        return {"loginId": obj.login_id}
+
+    def _announce_password(self, request, sub_account, password: str) -> None:
+        self.announce(
+            request,
+            f"Generated password of {sub_account.login_id}: {password} — this is the only time it is shown; "
+            "it must be changed at the first sign-in.",
+        )
+
+    @admin.action(description="Suspend selected sub accounts", permissions=["change"])
+    def suspend_selected(self, request, queryset):
+        for sub_account in queryset.select_related("account"):
+            sub_account_services.sub_account_set_active(sub_account=sub_account, active=False)
+            self.audit(request, sub_account, f"{CATALOG}Change/suspendSubAccount", {"active": False})
+        self.message_user(request, f"Suspended {len(queryset)} sub account(s).", messages.SUCCESS)
+
+    @admin.action(description="Activate selected sub accounts", permissions=["change"])
+    def activate_selected(self, request, queryset):
+        for sub_account in queryset.select_related("account"):
+            sub_account_services.sub_account_set_active(sub_account=sub_account, active=True)
+            self.audit(request, sub_account, f"{CATALOG}Change/suspendSubAccount", {"active": True})
+        self.message_user(request, f"Activated {len(queryset)} sub account(s).", messages.SUCCESS)
+
+
+@admin.register(AccessKey)
+class AccessKeyAdmin(AuditedAdmin):
+    list_display = ("access_key", "kind", "account", "sub_account", "active", "create_time", "last_used_time")
+    list_select_related = ("account", "sub_account")
+    list_filter = ("kind", "active")
+    search_fields = ("=access_key", "=account__member_no", "sub_account__login_id")
+    fields = ("access_key", "kind", "account", "sub_account", "active", "create_time", "last_used_time", "expire_time")
+    readonly_fields = fields
+    exclude = SECRET_FIELDS[AccessKey]
+    actions = ["disable_selected"]
+
+    def has_add_permission(self, request):
+        # Keys are issued with their secret by the API (or with a main account), never typed in here.
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        # Root keys are disabled, not deleted; sub account keys go with their sub account (or by the API).
+        if obj is not None and obj.kind == AccessKey.ROOT:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def has_disable_permission(self, request):
+        return request.user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}")
+
+    def audit_name(self, verb: str, obj=None) -> str:
+        if obj is not None and obj.kind == AccessKey.SUB_ACCOUNT:
+            name = {"delete": "deleteSubAccountAccessKey", "disable": "manageSubAccountAccessKeyState"}.get(verb)
+            if name:
+                return f"{CATALOG}Change/{name}"
+        return super().audit_name(verb, obj)
+
+    def deletion_detail(self, obj) -> dict:
+        return {"accessKey": obj.access_key}
+
+    def delete_model(self, request, obj):
+        if obj.kind == AccessKey.SUB_ACCOUNT and obj.sub_account_id:
+            sub_account_services.access_key_delete(sub_account=obj.sub_account, access_key=obj.access_key)
+        else:
+            obj.delete()
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic(using=router.db_for_write(self.model)):
+            for key in queryset.select_related("sub_account"):
+                self.delete_model(request, key)
+
+    @admin.action(description="Disable selected keys", permissions=["disable"])
+    def disable_selected(self, request, queryset):
+        for key in queryset.select_related("account", "sub_account__account"):
+            sub_account_services.access_key_disable(key=key)
+            self.audit(request, key, self.audit_name("disable", key), {"accessKey": key.access_key, "active": False})
+        self.message_user(request, f"Disabled {len(queryset)} access key(s).", messages.SUCCESS)
