@@ -40,13 +40,13 @@ migrate: $(RUN_STAMP) ## Apply database migrations
 	@mkdir -p "$(DATA_DIR)"
 	$(PY) manage.py migrate --noinput
 
-run: $(RUN_STAMP) ## Migrate, create the demo account, then run web (:8000), worker and beat from the Procfile
+run: $(RUN_STAMP) ## Migrate, create the demo account, then run web (:8000), worker, beat and relay from the Procfile
 	@mkdir -p "$(DATA_DIR)"
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --no-colour release
 	$(PY) manage.py bootstrap_demo
 	$(PY) manage.py collectstatic --noinput --verbosity 0
-	@echo "Serving on http://127.0.0.1:$(PORT)/  (API docs: /api/docs/, admin: /admin/). Ctrl-C stops all three."
-	PATH="$(CURDIR)/$(BIN):$$PATH" PYTHONUNBUFFERED=1 exec $(BIN)/honcho start --no-colour -p $(PORT) web worker beat
+	@echo "Serving on http://127.0.0.1:$(PORT)/  (API docs: /api/docs/, admin: /admin/). Ctrl-C stops them all."
+	PATH="$(CURDIR)/$(BIN):$$PATH" PYTHONUNBUFFERED=1 exec $(BIN)/honcho start --no-colour -p $(PORT) web worker beat relay
 
 test: $(DEV_STAMP) ## Lint, Django checks, migrations check, schema validation and the whole pytest suite
 	@mkdir -p "$(DATA_DIR)"

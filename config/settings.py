@@ -177,6 +177,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"AuditResultEnum": "iam.models.AuditEvent.RESULT_CHOICES"},
 }
 
 # Request signing: how far the x-ncp-apigw-timestamp may be from the server clock.
@@ -251,13 +252,41 @@ READY_WORKER_HEARTBEAT_MAX_AGE_SECONDS = env_int("READY_WORKER_HEARTBEAT_MAX_AGE
 OUTBOX_RELAY_INTERVAL_SECONDS = env_int("OUTBOX_RELAY_INTERVAL_SECONDS", 5)
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+# json: one JSON object a line (time, level, logger, message, request_id, extra fields); plain: for a terminal.
+LOG_FORMAT = env_str("LOG_FORMAT", "json")
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, got {LOG_FORMAT!r}")
+# One handler writes every line, through the filters that add the request id and keep secrets and query strings out
+# (config/logging.py). Django's, gunicorn's and Celery's own handlers are replaced by it.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "request_id": {"()": "config.logging.RequestIdFilter"},
+        "redact": {"()": "config.logging.RedactFilter"},
+    },
+    "formatters": {
+        "json": {"()": "config.logging.JsonFormatter"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id", "redact"]},
+    },
+    "loggers": {
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.server": {"handlers": [], "propagate": True},
+        # SQL with its parameters (password hashes, encrypted secrets) stays out even at LOG_LEVEL=DEBUG.
+        "django.db.backends": {"level": "INFO"},
+        "gunicorn.error": {"handlers": ["console"], "propagate": False},
+        "gunicorn.access": {"handlers": ["console"], "propagate": False},
+        # Celery gives these two its own plain handlers unless they already have one.
+        "celery.task": {"handlers": ["console"], "propagate": False},
+        "multiprocessing": {"handlers": ["console"], "propagate": False},
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
+# Celery keeps the root logger configured above instead of installing its own handler and format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from iam.api.views import health
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]), name="schema"),
@@ -11,6 +13,9 @@ urlpatterns = [
         name="docs",
     ),
     path("api/v1/", include("iam.api.urls")),
+    # Probes for load balancers and orchestrators: plain Django views, outside the signed API and its schema.
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
 ]
 
 handler404 = "iam.api.errors.not_found_view"

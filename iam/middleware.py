@@ -17,7 +17,8 @@ class RequestContextMiddleware:
         incoming = request.headers.get("X-Request-Id", "")
         request_id = incoming if _VALID_ID.match(incoming) else audit.new_request_id()
         request.request_id = request_id
-        user = getattr(request, "user", None)
+        # Only the admin has staff users; reading request.user elsewhere would cost a query on every API call.
+        user = getattr(request, "user", None) if request.path.startswith("/admin/") else None
         actor = None
         if user is not None and getattr(user, "is_authenticated", False) and getattr(user, "is_staff", False):
             actor = audit.Actor(f"staff:{user.get_username()}", "Staff", request.META.get("REMOTE_ADDR", ""))

@@ -79,7 +79,8 @@ def test_make_run_uses_the_procfile_through_honcho():
         for line in (ROOT / "Procfile").read_text().splitlines()
         if line and not line.startswith("#")
     )
-    assert sorted(procfile) == ["beat", "release", "web", "worker"]
+    assert sorted(procfile) == ["beat", "relay", "release", "web", "worker"]
+    assert procfile["relay"] == "python manage.py outbox_relay"
     assert procfile["release"] == "python manage.py migrate --noinput"
     assert procfile["web"].startswith("gunicorn config.wsgi ")
     assert "${PORT:-8000}" in procfile["web"]
