@@ -15,12 +15,19 @@ logger = logging.getLogger(__name__)
 def enqueue(task: str, *args, **kwargs) -> OutboxMessage:
     """Queue ``task(*args, **kwargs)`` as part of the current transaction; it is sent once the transaction commits."""
     message = OutboxMessage.objects.create(task=task, args=list(args), kwargs=kwargs)
-    transaction.on_commit(lambda: dispatch(message.pk))
+    # robust: the change is committed whatever happens here; a failure to send must not turn it into an error
+    # response (the message stays pending and the relay sends it).
+    transaction.on_commit(lambda: dispatch(message.pk), robust=True)
     return message
 
 
 def _publish(message: OutboxMessage) -> None:
-    current_app.send_task(message.task, args=message.args, kwargs=message.kwargs, retry=False)
+    app = current_app._get_current_object()
+    with app.producer_or_acquire() as producer:
+        # Fail at once when the broker is down instead of retrying the connection for seconds inside the request
+        # that wrote the message: it stays pending and the relay sends it when the broker is back.
+        producer.connection.ensure_connection(max_retries=0)
+        app.send_task(message.task, args=message.args, kwargs=message.kwargs, retry=False, producer=producer)
 
 
 def dispatch(message_id: int) -> bool:

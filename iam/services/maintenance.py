@@ -13,40 +13,51 @@ from iam.models import AccessKey, Account, AuditEvent, SubAccount, WorkerHeartbe
 CHUNK = 5000
 
 
+def _stale_sub_accounts(*, days: int, cutoff):
+    """Active sub accounts of active accounts set to ``days`` whose last sign-in (or, never signed in, creation) and
+    every key use are older than ``cutoff``."""
+    recent_key_use = AccessKey.objects.filter(sub_account=OuterRef("pk"), last_used_time__gte=cutoff)
+    return (
+        SubAccount.objects.filter(
+            active=True,
+            account__active=True,
+            account__use_long_term_unused_deactivation=True,
+            account__long_term_unused_days=days,
+        )
+        .annotate(last_seen=Coalesce("last_login_time", "create_time"))
+        .filter(last_seen__lt=cutoff)
+        .exclude(Exists(recent_key_use))
+    )
+
+
 def inactive_sub_accounts_disable(*, now=None) -> int:
     """Make inactive every active sub account whose last sign-in and last key use are both older than its account's
     long-term-unused days (accounts that turned the setting on); returns how many. Set-based: one read of the ids
-    per distinct setting, then chunked UPDATEs and bulk audit events."""
+    per distinct setting, then per chunk a locked re-check, one UPDATE and bulk audit events."""
     now = now or timezone.now()
     disabled = 0
-    settings_in_use = (
+    settings_in_use = set(
         Account.objects.filter(active=True, use_long_term_unused_deactivation=True)
+        .order_by()
         .values_list("long_term_unused_days", flat=True)
         .distinct()
     )
-    for days in sorted(set(settings_in_use)):
+    for days in sorted(settings_in_use):
         cutoff = now - timedelta(days=days)
-        recent_key_use = AccessKey.objects.filter(sub_account=OuterRef("pk"), last_used_time__gte=cutoff)
-        candidates = (
-            SubAccount.objects.filter(
-                active=True,
-                account__active=True,
-                account__use_long_term_unused_deactivation=True,
-                account__long_term_unused_days=days,
-            )
-            .annotate(last_seen=Coalesce("last_login_time", "create_time"))
-            .filter(last_seen__lt=cutoff)
-            .exclude(Exists(recent_key_use))
-            .values_list("pk", "account_id", "account__member_no", "sub_account_id")
-        )
-        rows = list(candidates)
-        for start in range(0, len(rows), CHUNK):
-            chunk = rows[start : start + CHUNK]
+        ids = list(_stale_sub_accounts(days=days, cutoff=cutoff).values_list("pk", flat=True))
+        for start in range(0, len(ids), CHUNK):
             with transaction.atomic():
-                # The conditional UPDATE makes a second, concurrent run harmless.
-                changed = SubAccount.objects.filter(pk__in=[r[0] for r in chunk], active=True).update(
-                    active=False, modified_time=now
+                # Lock and re-check the chunk: a concurrent run, a sign-in or a key use since the read above means
+                # that sub account is neither disabled nor recorded again.
+                rows = list(
+                    _stale_sub_accounts(days=days, cutoff=cutoff)
+                    .select_for_update(of=("self",))
+                    .filter(pk__in=ids[start : start + CHUNK])
+                    .values_list("pk", "account_id", "account__member_no", "sub_account_id")
                 )
+                if not rows:
+                    continue
+                SubAccount.objects.filter(pk__in=[r[0] for r in rows]).update(active=False, modified_time=now)
                 audit.record_many(
                     [
                         audit.event(
@@ -60,10 +71,10 @@ def inactive_sub_accounts_disable(*, now=None) -> int:
                             actor=audit.SYSTEM,
                             time=now,
                         )
-                        for _, account_id, member_no, sub_id in chunk
+                        for _, account_id, member_no, sub_id in rows
                     ]
                 )
-            disabled += changed
+            disabled += len(rows)
     return disabled
 
 
