@@ -69,8 +69,16 @@ def inactive_sub_accounts_disable_all() -> int:
 
 @shared_task(**RETRY)
 def audit_events_purge_old() -> int:
-    """Delete audit events past the retention period; returns how many."""
-    return audit_events_purge(older_than_days=settings.AUDIT_RETENTION_DAYS)
+    """Delete audit events past the retention period; returns how many (the purge itself is recorded)."""
+    deleted = audit_events_purge(older_than_days=settings.AUDIT_RETENTION_DAYS)
+    if deleted:
+        with _as_system("audit_events_purge"):
+            audit.record(
+                account_id=None,
+                action="System:purgeAuditEvents",
+                detail={"deleted": deleted, "retentionDays": settings.AUDIT_RETENTION_DAYS},
+            )
+    return deleted
 
 
 @shared_task(**RETRY)

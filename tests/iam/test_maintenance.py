@@ -271,11 +271,19 @@ def test_audit_events_purge_old_uses_the_retention_setting(settings):
     forty, twenty, one = make_event(40), make_event(20), make_event(1)
     settings.AUDIT_RETENTION_DAYS = 30
     assert audit_events_purge_old() == 1
-    assert set(AuditEvent.objects.values_list("id", flat=True)) == {twenty.pk, one.pk}
+    purges = AuditEvent.objects.filter(action="System:purgeAuditEvents")
+    assert set(AuditEvent.objects.exclude(action="System:purgeAuditEvents").values_list("id", flat=True)) == {
+        twenty.pk,
+        one.pk,
+    }
+    assert [(p.actor, p.detail) for p in purges] == [("system:audit_events_purge", {"deleted": 1, "retentionDays": 30})]
     settings.AUDIT_RETENTION_DAYS = 10
     assert audit_events_purge_old() == 1
-    assert set(AuditEvent.objects.values_list("id", flat=True)) == {one.pk}
+    assert set(AuditEvent.objects.exclude(action="System:purgeAuditEvents").values_list("id", flat=True)) == {one.pk}
     assert forty.pk not in set(AuditEvent.objects.values_list("id", flat=True))
+    # Nothing left to purge: nothing deleted, nothing recorded.
+    assert audit_events_purge_old() == 0
+    assert AuditEvent.objects.filter(action="System:purgeAuditEvents").count() == 2
 
 
 @pytest.mark.django_db
