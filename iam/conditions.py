@@ -277,6 +277,49 @@ def _resolve(values: tuple, context: Mapping) -> list:
     return out
 
 
+def _static_hit(base: str, values: tuple) -> Callable[[object], bool]:
+    """hit(request_value): does it match one of the policy values under the positive form of ``base``?
+    Everything about the policy values (sets, regexes, numbers, dates, networks) is prepared once, here."""
+    if base in ("StringEquals", "StringNotEquals"):
+        allowed = frozenset(v for v in values if isinstance(v, str))
+        return lambda v: isinstance(v, str) and v in allowed
+    if base in ("StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase"):
+        folded = frozenset(str(v).casefold() for v in values)
+        return lambda v: isinstance(v, str) and v.casefold() in folded
+    if "Like" in base:
+        flags = re.DOTALL | (re.IGNORECASE if "IgnoreCase" in base else 0)
+        combined = re.compile("|".join(f"(?:{_like_regex(str(v), False).pattern})" for v in values), flags)
+        return lambda v: isinstance(v, str) and combined.match(v) is not None
+    if base.startswith("Numeric") or base.startswith("Date"):
+        numeric = base.startswith("Numeric")
+        convert = _number if numeric else _date
+        compare = _COMPARE[base[len("Numeric") :] if numeric else base[len("Date") :]]
+        prepared = [c for c in (convert(v) for v in values) if c is not None]
+
+        def ordered(v) -> bool:
+            converted = convert(v)
+            return converted is not None and any(compare(converted, p) for p in prepared)
+
+        return ordered
+    if base == "Bool":
+        wanted = frozenset(b for b in (_bool(v) for v in values) if b is not None)
+        return lambda v: _bool(v) in wanted
+    if base in ("IpAddress", "NotIpAddress"):
+        networks = []
+        for v in values:
+            try:
+                networks.append(_network(str(v)))
+            except ValueError:
+                continue
+
+        def in_networks(v) -> bool:
+            address = _address(str(v))
+            return address is not None and any(address.version == n.version and address in n for n in networks)
+
+        return in_networks
+    raise ConditionError(f"unknown condition operator {base!r}")
+
+
 def compile_clause(operator: str, key: str, raw_values) -> Check:
     """A check for one (operator, key, values) clause."""
     prefix, base, if_exists = parse_operator(operator)
@@ -296,21 +339,36 @@ def compile_clause(operator: str, key: str, raw_values) -> Check:
         return null_check
 
     negated = base in NEGATED
-    if prefix is None and not dynamic and base in ("StringEquals", "StringNotEquals"):
-        # The common case as a set look-up.
-        allowed = frozenset(v for v in values if isinstance(v, str))
+    missing_result = if_exists or negated
+    if not dynamic:
+        hit = _static_hit(base, values)
+        if prefix is None:
 
-        def string_equals(context: Mapping) -> bool:
+            def static_check(context: Mapping) -> bool:
+                value = context.get(key, MISSING)
+                if value is MISSING or value is None:
+                    return missing_result
+                if isinstance(value, (list, tuple, set, frozenset)):
+                    if not value:
+                        return missing_result
+                    for item in value:
+                        if hit(item) != negated:
+                            return True
+                    return False
+                return hit(value) != negated
+
+            return static_check
+
+        def static_set_check(context: Mapping) -> bool:
             value = context.get(key, MISSING)
-            if value is MISSING or value is None:
-                return if_exists or negated
-            if isinstance(value, (list, tuple, set, frozenset)):
-                if not value:
-                    return if_exists or negated
-                return any((isinstance(v, str) and v in allowed) != negated for v in value)
-            return (isinstance(value, str) and value in allowed) != negated
+            items = () if value is MISSING or value is None else value
+            if not isinstance(items, (list, tuple, set, frozenset)):
+                items = (items,)
+            if prefix == "ForAllValues":
+                return all(hit(item) != negated for item in items)
+            return any(hit(item) != negated for item in items)
 
-        return string_equals
+        return static_set_check
 
     positive = _positive_test(base)
 
