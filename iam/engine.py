@@ -94,28 +94,31 @@ Rest = tuple[bool, frozenset, bool, ResourceMatcher, Check | None]
 
 @dataclass(slots=True)
 class _Entry:
-    """The statements that can apply to one (product, action), arranged for a fast decision: unconditional exact
-    resources become set look-ups, and only patterns, variables and conditions are evaluated one by one."""
+    """The statements that can apply to one (product, action), arranged for a fast decision: unconditional resources
+    become a set look-up and one combined pattern, and only variables and conditions are evaluated one by one."""
 
     denies: tuple[Item, ...]
     allows: tuple[Item, ...]
     deny_all: bool  # an unconditional Deny on every resource exists
     deny_exact: frozenset  # resources some unconditional Deny names exactly
-    deny_rest: tuple[Rest, ...]
+    deny_pattern: re.Pattern | None  # every unconditional Deny's wildcard NRNs, as one regex
+    deny_rest: tuple[Rest, ...]  # Denies with a condition or a variable
     allow_all: bool
     allow_exact: frozenset
+    allow_pattern: re.Pattern | None
     allow_rest: tuple[Rest, ...]
 
     @staticmethod
-    def _split(items: list[Item]) -> tuple[bool, frozenset, tuple]:
-        every = any(m.any and c is None for m, c, _, _ in items)
-        exact = frozenset(r for m, c, _, _ in items if c is None for r in m.exact)
+    def _split(items: list[Item]) -> tuple[bool, frozenset, re.Pattern | None, tuple]:
+        unconditional = [m for m, c, _, _ in items if c is None]
+        every = any(m.any for m in unconditional)
+        exact = frozenset(r for m in unconditional for r in m.exact)
+        wildcards = sorted({w.pattern for m in unconditional for w in m.wildcards})
+        pattern = re.compile("|".join(f"(?:{w})" for w in wildcards)) if wildcards else None
         rest = tuple(
-            (m.any, m.exact, bool(m.wildcards or m.dynamic), m, c)
-            for m, c, _, _ in items
-            if c is not None or m.wildcards or m.dynamic
+            (m.any, m.exact, bool(m.wildcards or m.dynamic), m, c) for m, c, _, _ in items if c is not None or m.dynamic
         )
-        return every, exact, rest
+        return every, exact, pattern, rest
 
     @classmethod
     def build(cls, denies: list[Item], allows: list[Item]) -> _Entry:
@@ -237,12 +240,16 @@ class CompiledPolicies:
         resource = request.resource
         if entry.deny_all or resource in entry.deny_exact:
             return EXPLICIT_DENY
+        if entry.deny_pattern is not None and resource is not None and entry.deny_pattern.match(resource):
+            return EXPLICIT_DENY
         for every, exact, patterns, matcher, check in entry.deny_rest:
             if (every or resource in exact or (patterns and matcher.matches(resource, context))) and (
                 check is None or check(context)
             ):
                 return EXPLICIT_DENY
         if entry.allow_all or resource in entry.allow_exact:
+            return ALLOWED
+        if entry.allow_pattern is not None and resource is not None and entry.allow_pattern.match(resource):
             return ALLOWED
         for every, exact, patterns, matcher, check in entry.allow_rest:
             if (every or resource in exact or (patterns and matcher.matches(resource, context))) and (
