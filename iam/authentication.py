@@ -68,10 +68,9 @@ class SignatureAuthentication(authentication.BaseAuthentication):
         ]
         if missing:
             raise GatewayAuthenticationFailed(f"missing header: {', '.join(missing)}")
-        try:
-            millis = int(timestamp)
-        except ValueError:
-            raise GatewayAuthenticationFailed("x-ncp-apigw-timestamp must be milliseconds since the epoch") from None
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 15):
+            raise GatewayAuthenticationFailed("x-ncp-apigw-timestamp must be milliseconds since the epoch")
+        millis = int(timestamp)
         skew = abs(timezone.now().timestamp() * 1000 - millis) / 1000
         if skew > settings.IAM_SIGNATURE_MAX_SKEW_SECONDS:
             raise GatewayAuthenticationFailed("timestamp is more than 5 minutes from the server clock")
@@ -79,6 +78,7 @@ class SignatureAuthentication(authentication.BaseAuthentication):
         if key is None:
             raise GatewayAuthenticationFailed("unknown access key")
         # Verify the signature before saying anything more specific about the key.
+        request.audit_key = key
         if not signing.verify(
             decrypt_secret(key.secret_encrypted), signature, request.method, request_uri(request), timestamp, access_key
         ):
@@ -92,8 +92,11 @@ class SignatureAuthentication(authentication.BaseAuthentication):
         if not account.active:
             raise GatewayAuthenticationFailed("account is suspended")
         ip = client_ip(request)
-        if key.sub_account_id is None:
+        if key.kind == AccessKey.ROOT:
             principal = main_account_principal(account, access_key=key.access_key, source_ip=ip)
+        elif key.sub_account_id is None:
+            # A key that belongs to no principal this service knows (never the root account by default).
+            raise GatewayAuthenticationFailed("access key has no principal")
         else:
             sub = key.sub_account
             if not sub.active:

@@ -159,6 +159,8 @@ class EngineAuthorizer:
         return documents
 
     def authorize(self, principal: Principal, requests: list[Request], *, request_tags: dict | None = None) -> Decision:
+        if not requests:
+            return Decision(False, None, "implicitDeny")  # nothing named: fail closed
         if principal.is_root:
             return Decision(True)
         compiled = self.compiled_for(principal)

@@ -1,8 +1,9 @@
 """The one table that says which catalog action (and on which resource) each API endpoint needs.
 
 Keys are (viewset basename, view action); a value is a rule giving the list of requests to authorize, built from
-the URL and body alone (never from a database read), so an unknown id is checked like a known one and a caller
-learns nothing about ids it may not see.
+the URL and body (ids spelled canonically, as the services read them), so an unknown id is checked like a known one
+and a caller learns nothing about ids it may not see. The one database read is of the caller's own resource's
+current tags, to tell adding tags (tag action) from removing them (untag action).
 """
 
 import uuid
@@ -33,9 +34,38 @@ def by_method(**rules: Rule) -> Rule:
     """Different actions for the HTTP methods of one endpoint."""
 
     def rule(request, view, member_no: int) -> list[Request]:
-        return rules[request.method.lower()](request, view, member_no)
+        method = request.method.lower()
+        chosen = rules.get(method) or (rules.get("get") if method == "head" else None)
+        if chosen is None:
+            return []  # no action for this method: the permission refuses an empty list
+        return chosen(request, view, member_no)
 
     return rule
+
+
+def _body(request) -> dict:
+    return request.data if isinstance(request.data, dict) else {}
+
+
+def _body_ids(request, field: str) -> list[str]:
+    ids = _body(request).get(field)
+    return [str(i) for i in ids[:500]] if isinstance(ids, list) else []
+
+
+def _tag_actions(request, resource: str, tag_action: str, untag_action: str) -> list[str]:
+    """Adding or changing a tag needs the tag action, dropping one the untag action (PUT replaces the whole map)."""
+    from iam.selectors import resource_tags
+
+    tags = _body(request).get("tags")
+    if not isinstance(tags, dict):
+        return [tag_action]  # the service refuses it; authorize as a change of tags
+    existing = resource_tags(account_id=request.user.account_id, resource_nrn=resource)
+    actions = []
+    if any(existing.get(k) != v for k, v in tags.items()) or not existing:
+        actions.append(tag_action)
+    if any(k not in tags for k in existing):
+        actions.append(untag_action)
+    return actions or [tag_action]
 
 
 SUB_ACCOUNT_ALLOW_SOURCE_FIELDS = {"useConsolePermitIp", "consolePermitIps", "useApiAllowSource", "apiAllowSources"}
@@ -44,24 +74,24 @@ SUB_ACCOUNT_ALLOW_SOURCE_FIELDS = {"useConsolePermitIp", "consolePermitIps", "us
 def sub_account_update(request, view, member_no: int) -> list[Request]:
     """PUT /sub-accounts/{id}: each kind of change needs its own action (suspend, allow sources, tags, the rest)."""
     resource = nrn.build(nrn.IAM, member_no, "SubAccount", view.kwargs["subAccountId"])
-    body = request.data if isinstance(request.data, dict) else {}
+    body = _body(request)
     actions = []
     if "active" in body:
         actions.append("Change/suspendSubAccount")
     if SUB_ACCOUNT_ALLOW_SOURCE_FIELDS & set(body):
         actions.append("Change/manageSubAccountAllowSourceSetting")
     if "tags" in body:
-        actions.append("Change/tagSubAccount")
+        actions.extend(_tag_actions(request, resource, "Change/tagSubAccount", "Change/untagSubAccount"))
     if not actions or set(body) - SUB_ACCOUNT_ALLOW_SOURCE_FIELDS - {"active", "tags"}:
         actions.insert(0, "Change/updateSubAccount")
     return [Request(SA, a, resource) for a in actions]
 
 
-def _tagged_update(update_action: str, tag_action: str, resource_type: str, url_kwarg: str) -> Rule:
+def _tagged_update(update_action: str, tag_action: str, untag_action: str, resource_type: str, url_kwarg: str) -> Rule:
     def rule(request, view, member_no: int) -> list[Request]:
         resource = nrn.build(nrn.IAM, member_no, resource_type, view.kwargs[url_kwarg])
-        body = request.data if isinstance(request.data, dict) else {}
-        actions = [tag_action] if "tags" in body else []
+        body = _body(request)
+        actions = _tag_actions(request, resource, tag_action, untag_action) if "tags" in body else []
         if not actions or set(body) - {"tags"}:
             actions.insert(0, update_action)
         return [Request(SA, a, resource) for a in actions]
@@ -71,33 +101,47 @@ def _tagged_update(update_action: str, tag_action: str, resource_type: str, url_
 
 def policy_resources_detach(request, view, member_no: int) -> list[Request]:
     """DELETE /policies/{id}/resources: the remove action of each kind of target named in the body."""
-    body = request.data if isinstance(request.data, dict) else {}
     requests = []
     for field, action, resource_type in (
         ("subAccountIdList", "Change/removePolicyFromSubAccount", "SubAccount"),
         ("groupIdList", "Change/removePolicyFromGroup", "Group"),
         ("roleNoList", "Change/removePolicyFromRole", "Role"),
     ):
-        ids = body.get(field) or []
-        if isinstance(ids, list):
-            requests.extend(Request(SA, action, _canonical_nrn(member_no, resource_type, str(i))) for i in ids[:500])
+        requests.extend(
+            Request(SA, action, _canonical_nrn(member_no, resource_type, i)) for i in _body_ids(request, field)
+        )
     return requests or [Request(SA, "Change/removePolicyFromSubAccount", None)]
+
+
+def membership(action: str, url_type: str, url_kwarg: str, body_type: str, body_field: str) -> Rule:
+    """Group membership acts on both the group and the sub account: the one in the URL and each one in the body."""
+
+    def rule(request, view, member_no: int) -> list[Request]:
+        requests = [Request(SA, action, nrn.build(nrn.IAM, member_no, url_type, view.kwargs[url_kwarg]))]
+        requests.extend(
+            Request(SA, action, _canonical_nrn(member_no, body_type, i)) for i in _body_ids(request, body_field)
+        )
+        return requests
+
+    return rule
 
 
 def policy_simulation(request, view, member_no: int) -> list[Request]:
     """POST /policy/simulation: validating policies, and reading the simulated principal's details."""
-    body = request.data if isinstance(request.data, dict) else {}
+    body = _body(request)
     requests = [Request(SA, "View/validatePolicy", None)]
     if isinstance(body.get("subAccountId"), str) and body["subAccountId"]:
         requests.append(
             Request(SA, "View/getSubAccountDetail", _canonical_nrn(member_no, "SubAccount", body["subAccountId"]))
         )
     if isinstance(body.get("roleNo"), str) and body["roleNo"]:
-        requests.append(Request(SA, "View/getRoleDetail", nrn.build(nrn.IAM, member_no, "Role", body["roleNo"])))
+        requests.append(Request(SA, "View/getRoleDetail", _canonical_nrn(member_no, "Role", body["roleNo"])))
     return requests
 
 
 def _canonical_nrn(member_no: int, resource_type: str, value: str) -> str:
+    """The NRN of an id as the services will look it up (UUIDs in their canonical spelling; anything else as sent,
+    which then matches no row)."""
     try:
         value = str(uuid.UUID(value))
     except ValueError:
@@ -120,7 +164,8 @@ ENDPOINT_ACTIONS: dict[tuple[str, str], Rule] = {
     ("sub-accounts", "password"): act("Change/resetSubAccountPassword", *SUB),
     ("sub-accounts", "mfa_reset"): act("Change/resetSubAccountMFA", *SUB),
     ("sub-accounts", "groups"): by_method(
-        post=act("Change/addSubAccountToGroup", *SUB), delete=act("Change/removeSubAccountFromGroup", *SUB)
+        post=membership("Change/addSubAccountToGroup", *SUB, "Group", "groupIdList"),
+        delete=membership("Change/removeSubAccountFromGroup", *SUB, "Group", "groupIdList"),
     ),
     ("sub-accounts", "policies"): by_method(
         post=act("Change/addPolicyToSubAccount", *SUB), delete=act("Change/removePolicyFromSubAccount", *SUB)
@@ -137,10 +182,11 @@ ENDPOINT_ACTIONS: dict[tuple[str, str], Rule] = {
     ("groups", "list"): act("View/getGroupList"),
     ("groups", "create"): act("Change/createGroup"),
     ("groups", "retrieve"): act("View/getGroupDetail", *GROUP),
-    ("groups", "update"): _tagged_update("Change/updateGroup", "Change/tagGroup", *GROUP),
+    ("groups", "update"): _tagged_update("Change/updateGroup", "Change/tagGroup", "Change/untagGroup", *GROUP),
     ("groups", "destroy"): act("Change/deleteGroup", *GROUP),
     ("groups", "sub_accounts"): by_method(
-        post=act("Change/addSubAccountToGroup", *GROUP), delete=act("Change/removeSubAccountFromGroup", *GROUP)
+        post=membership("Change/addSubAccountToGroup", *GROUP, "SubAccount", "subAccountIdList"),
+        delete=membership("Change/removeSubAccountFromGroup", *GROUP, "SubAccount", "subAccountIdList"),
     ),
     ("groups", "policies"): by_method(
         post=act("Change/addPolicyToGroup", *GROUP), delete=act("Change/removePolicyFromGroup", *GROUP)
@@ -149,7 +195,7 @@ ENDPOINT_ACTIONS: dict[tuple[str, str], Rule] = {
     ("policies", "list"): act("View/getPolicyList"),
     ("policies", "create"): act("Change/createPolicy"),
     ("policies", "retrieve"): act("View/getPolicyDetail", *POLICY),
-    ("policies", "update"): _tagged_update("Change/updatePolicy", "Change/tagPolicy", *POLICY),
+    ("policies", "update"): _tagged_update("Change/updatePolicy", "Change/tagPolicy", "Change/untagPolicy", *POLICY),
     ("policies", "destroy"): act("Change/deletePolicy", *POLICY),
     ("policies", "resources"): by_method(get=act("View/getPolicyDetail", *POLICY), delete=policy_resources_detach),
     ("policy-validation", "create"): act("View/validatePolicy"),
@@ -158,7 +204,7 @@ ENDPOINT_ACTIONS: dict[tuple[str, str], Rule] = {
     ("roles", "list"): act("View/getRoleList"),
     ("roles", "create"): act("Change/createRole"),
     ("roles", "retrieve"): act("View/getRoleDetail", *ROLE),
-    ("roles", "update"): _tagged_update("Change/updateRole", "Change/tagRole", *ROLE),
+    ("roles", "update"): _tagged_update("Change/updateRole", "Change/tagRole", "Change/untagRole", *ROLE),
     ("roles", "destroy"): act("Change/deleteRole", *ROLE),
     ("roles", "policies"): by_method(
         post=act("Change/addPolicyToRole", *ROLE), delete=act("Change/removePolicyFromRole", *ROLE)

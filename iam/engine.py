@@ -25,7 +25,9 @@ EMPTY_CONTEXT: Mapping = {}
 
 @lru_cache(maxsize=8192)
 def _wildcard_regex(pattern: str) -> re.Pattern:
-    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern) + r"\Z")
+    return re.compile(
+        "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern) + r"\Z", re.DOTALL
+    )
 
 
 def resource_pattern_matches(pattern: str, resource: str | None) -> bool:
@@ -114,7 +116,7 @@ class _Entry:
         every = any(m.any for m in unconditional)
         exact = frozenset(r for m in unconditional for r in m.exact)
         wildcards = sorted({w.pattern for m in unconditional for w in m.wildcards})
-        pattern = re.compile("|".join(f"(?:{w})" for w in wildcards)) if wildcards else None
+        pattern = re.compile("|".join(f"(?:{w})" for w in wildcards), re.DOTALL) if wildcards else None
         rest = tuple(
             (m.any, m.exact, bool(m.wildcards or m.dynamic), m, c) for m, c, _, _ in items if c is not None or m.dynamic
         )

@@ -24,9 +24,9 @@ class CatalogActionPermission(permissions.BasePermission):
         if principal is None or not getattr(principal, "is_authenticated", False):
             return False
         requests = requests_for(view, request, principal.member_no)
-        if requests is None:
+        if not requests:
             # An endpoint missing from the table is a programming error: fail closed.
-            raise GatewayPermissionDenied("this endpoint has no catalog action")
+            raise GatewayPermissionDenied("this endpoint and method have no catalog action")
         request.audit_requests = requests
         body = request.data if isinstance(request.data, dict) else {}
         tags = body.get("tags") if isinstance(body.get("tags"), dict) else None

@@ -149,6 +149,21 @@ def _condition_problems(condition, place: str, statement: dict) -> list[tuple[st
     return found
 
 
+_LOWER_CASE_IDS = {"SubAccount", "Group", "Policy", "Role"}
+
+
+def _canonical_resource(pattern: str) -> str:
+    """IAM resource ids are lower-case UUIDs: an NRN naming one in another case would never match, so it is stored
+    lower-cased (not when it holds a ${variable}, whose name is case-sensitive)."""
+    if pattern == "*" or "${" in pattern:
+        return pattern
+    head, _, resource = pattern.rpartition(":")
+    resource_type, slash, resource_id = resource.partition("/")
+    if slash and resource_type in _LOWER_CASE_IDS and ":IAM:" in head + ":":
+        return f"{head}:{resource_type}/{resource_id.lower()}"
+    return pattern
+
+
 def normalize(permissions: list) -> list:
     """A clean copy: resourceNrns defaulted to ['*'], nothing else changed."""
     result = []
@@ -159,7 +174,7 @@ def normalize(permissions: list) -> list:
                 {
                     "product": target["product"],
                     "actions": list(target["actions"]),
-                    "resourceNrns": list(target.get("resourceNrns") or ["*"]),
+                    "resourceNrns": [_canonical_resource(r) for r in target.get("resourceNrns") or ["*"]],
                 }
             )
         if statement.get("condition"):

@@ -16,7 +16,8 @@ class ApiAllowSourceSerializer(serializers.Serializer):
 
 
 class TagsField(serializers.DictField):
-    child = serializers.CharField(allow_blank=True, max_length=128)
+    # Values are authorized (ncp:requestTag) exactly as stored: no trimming between the two.
+    child = serializers.CharField(allow_blank=True, max_length=128, trim_whitespace=False)
 
 
 # Sub accounts --------------------------------------------------------------------------------------------------
@@ -123,15 +124,21 @@ class PasswordResetResultSerializer(serializers.Serializer):
 
 
 class GroupIdListSerializer(serializers.Serializer):
-    groupIdList = serializers.ListField(child=serializers.CharField(max_length=64), min_length=1, max_length=500)
+    groupIdList = serializers.ListField(
+        child=serializers.CharField(max_length=64, trim_whitespace=False), min_length=1, max_length=500
+    )
 
 
 class PolicyIdListSerializer(serializers.Serializer):
-    policyIdList = serializers.ListField(child=serializers.CharField(max_length=64), min_length=1, max_length=500)
+    policyIdList = serializers.ListField(
+        child=serializers.CharField(max_length=64, trim_whitespace=False), min_length=1, max_length=500
+    )
 
 
 class SubAccountIdListSerializer(serializers.Serializer):
-    subAccountIdList = serializers.ListField(child=serializers.CharField(max_length=64), min_length=1, max_length=500)
+    subAccountIdList = serializers.ListField(
+        child=serializers.CharField(max_length=64, trim_whitespace=False), min_length=1, max_length=500
+    )
 
 
 class AccessKeyCreatedSerializer(serializers.Serializer):
@@ -245,14 +252,20 @@ class PolicyDetailSerializer(PolicySerializer):
 
 
 class PolicyResourcesDetachSerializer(serializers.Serializer):
-    subAccountIdList = serializers.ListField(child=serializers.CharField(max_length=64), required=False, max_length=500)
-    groupIdList = serializers.ListField(child=serializers.CharField(max_length=64), required=False, max_length=500)
-    roleNoList = serializers.ListField(child=serializers.CharField(max_length=64), required=False, max_length=500)
+    subAccountIdList = serializers.ListField(
+        child=serializers.CharField(max_length=64, trim_whitespace=False), required=False, max_length=500
+    )
+    groupIdList = serializers.ListField(
+        child=serializers.CharField(max_length=64, trim_whitespace=False), required=False, max_length=500
+    )
+    roleNoList = serializers.ListField(
+        child=serializers.CharField(max_length=64, trim_whitespace=False), required=False, max_length=500
+    )
 
 
 class PolicySimulationSerializer(serializers.Serializer):
-    subAccountId = serializers.CharField(required=False, max_length=64)
-    roleNo = serializers.CharField(required=False, max_length=64)
+    subAccountId = serializers.CharField(required=False, max_length=64, trim_whitespace=False)
+    roleNo = serializers.CharField(required=False, max_length=64, trim_whitespace=False)
     policyDocuments = serializers.JSONField(required=False)
     actions = serializers.JSONField()
     resourceNrns = serializers.ListField(

@@ -455,9 +455,21 @@ def test_tag_group_alone_may_change_tags_but_nothing_else(api, tenant):
     _denied(api.call("PUT", _url(group), {"description": "new"}, creds=tagger), "Change/updateGroup")
     _denied(api.call("PUT", _url(group), {"groupName": "renamed"}, creds=tagger), "Change/updateGroup")
     assert Group.objects.get(pk=group.pk).description == "old"
-    _ok(api.call("PUT", _url(group), {"tags": {"b": "2"}}, creds=tagger), group.group_id)
+    # PUT replaces the whole map: dropping tag "a" is an untag, which the tagger may not do.
+    _denied(api.call("PUT", _url(group), {"tags": {"b": "2"}}, creds=tagger), "Change/untagGroup")
+    assert Group.objects.get(pk=group.pk).tags == {"a": "1"}
+    _ok(api.call("PUT", _url(group), {"tags": {"a": "1", "b": "2"}}, creds=tagger), group.group_id)
     row = Group.objects.get(pk=group.pk)
-    assert (row.tags, row.name, row.description) == ({"b": "2"}, "dev-team", "old")
+    assert (row.tags, row.name, row.description) == ({"a": "1", "b": "2"}, "dev-team", "old")
+
+
+@pytest.mark.django_db
+def test_untag_group_alone_may_only_drop_tags(api, tenant):
+    group = _group(tenant, "dev-team", tags={"a": "1", "b": "2"})
+    _, untagger = make_sub_account(tenant, "untagger", actions=["Change/untagGroup"])
+    _denied(api.call("PUT", _url(group), {"tags": {"a": "changed"}}, creds=untagger), "Change/tagGroup")
+    _ok(api.call("PUT", _url(group), {"tags": {"a": "1"}}, creds=untagger), group.group_id)
+    assert Group.objects.get(pk=group.pk).tags == {"a": "1"}
 
 
 @pytest.mark.django_db

@@ -2,6 +2,7 @@
 
 import uuid
 
+from django.db import transaction
 from rest_framework import exceptions, viewsets
 from rest_framework.response import Response
 
@@ -66,6 +67,13 @@ class AccountScopedViewSet(viewsets.GenericViewSet):
     audit_resource_type: str | None = None
     SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
+    def dispatch(self, request, *args, **kwargs):
+        # A change, its audit event, its outbox messages and its version bump commit together or not at all.
+        if request.method in self.SAFE_METHODS:
+            return super().dispatch(request, *args, **kwargs)
+        with transaction.atomic():
+            return super().dispatch(request, *args, **kwargs)
+
     def check_permissions(self, request):
         try:
             super().check_permissions(request)
@@ -76,10 +84,29 @@ class AccountScopedViewSet(viewsets.GenericViewSet):
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
+        self._audit_refused_key(request, response)
         requests = getattr(request, "audit_requests", None)
         if requests and request.method not in self.SAFE_METHODS:
             self._audit(request, response, requests)
         return response
+
+    @staticmethod
+    def _audit_refused_key(request, response) -> None:
+        """A refused signature or key of a known account is a denied request of that account (unknown keys name no
+        account, so they stay in the logs only)."""
+        key = getattr(request, "audit_key", None)
+        data = response.data if isinstance(response.data, dict) else {}
+        error = data.get("error") if isinstance(data.get("error"), dict) else {}
+        if key is None or response.status_code != 401 or error.get("errorCode") != "200":
+            return
+        audit.record(
+            account_id=key.account_id,
+            action="Gateway:authenticate",
+            resource=f"accessKey/{key.access_key}",
+            result=AuditEvent.DENIED,
+            detail={"reason": error.get("details", ""), "method": request.method, "path": request.path},
+            actor=audit.Actor(f"accessKey:{key.access_key}", "AccessKey", request.META.get("REMOTE_ADDR", "")),
+        )
 
     def _audit(self, request, response, requests) -> None:
         """One event per authorized change action, with the outcome (failures too); reads made with POST (validation,

@@ -54,7 +54,7 @@ class PolicyViewSet(mixins.ListModelMixin, AccountScopedViewSet):
     @action(detail=True, methods=["get", "delete"])
     def resources(self, request, policyId=None):
         policy = self.get_object()
-        if request.method == "GET":
+        if request.method in ("GET", "HEAD"):
             return Response(policy_resources(policy=policy, account=self.account))
         data = valid_data(s.PolicyResourcesDetachSerializer, request)
         services.policy_resources_detach(

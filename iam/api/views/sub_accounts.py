@@ -120,7 +120,7 @@ class SubAccountViewSet(mixins.ListModelMixin, AccountScopedViewSet):
     @action(detail=True, methods=["get", "post", "put", "delete"], url_path="access-keys")
     def access_keys(self, request, subAccountId=None):
         sub_account = self.get_object()
-        if request.method == "GET":
+        if request.method in ("GET", "HEAD"):
             keys = AccessKey.objects.filter(sub_account=sub_account, kind=AccessKey.SUB_ACCOUNT).order_by("create_time")
             return Response(s.AccessKeySerializer(keys, many=True).data)
         if request.method == "POST":
