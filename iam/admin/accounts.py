@@ -52,13 +52,9 @@ class AccountAdmin(ServiceAdmin):
         return account
 
     def service_update(self, request, obj, form):
-        direct = [f for f in ("name", "email") if f in form.changed_data]
-        if direct:
-            # Name and e-mail are plain columns with no rules beyond the form's; no service owns them.
-            fresh = Account.objects.select_for_update().get(pk=obj.pk)
-            for field in direct:
-                setattr(fresh, field, form.cleaned_data[field])
-            fresh.save(update_fields=[*direct, "modified_time"])
+        identity = {f: form.cleaned_data[f] for f in ("name", "email") if f in form.changed_data}
+        if identity:
+            account_services.account_update(account=obj, **identity)
         allowed = {f for fields in account_services.SETTINGS_FIELDS.values() for f in fields}
         settings_changes = changes(form, allowed)
         if settings_changes:

@@ -61,6 +61,25 @@ def root_access_key_create(*, account: Account) -> tuple[AccessKey, str]:
 
 
 @transaction.atomic
+def account_update(*, account: Account, **changes) -> Account:
+    """Change a main account's name or e-mail."""
+    unknown = set(changes) - {"name", "email"}
+    if unknown:
+        raise InvalidInput(f"fields that cannot be changed here: {', '.join(sorted(unknown))}")
+    locked = Account.objects.select_for_update().get(pk=account.pk)
+    if "name" in changes:
+        name = changes["name"]
+        if not isinstance(name, str) or not 1 <= len(name.strip()) <= 100:
+            raise InvalidInput.field("name", "must be 1-100 characters")
+        locked.name = name.strip()
+    if "email" in changes:
+        locked.email = changes["email"] or ""
+    full_clean(locked)
+    locked.save(update_fields=[*changes, "modified_time"])
+    return locked
+
+
+@transaction.atomic
 def account_set_active(*, account: Account, active: bool) -> Account:
     """Suspend or reactivate a whole main account (its keys stop or resume working at once)."""
     Account.objects.filter(pk=account.pk).update(active=active)

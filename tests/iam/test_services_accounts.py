@@ -203,3 +203,22 @@ def test_login_page_alias_is_unique_across_accounts(tenant, other_tenant):
         account_settings_update(account=tenant.account, login_page_alias="taken")
     assert caught.value.field_errors == [("loginPageAlias", "already in use")]
     assert Account.objects.get(pk=tenant.account.pk).login_page_alias is None
+
+
+@pytest.mark.django_db
+def test_account_update_changes_name_and_email_and_refuses_bad_input():
+    from iam.errors import InvalidInput
+    from iam.services.accounts import account_update
+
+    account, _, _ = account_create(name="Before", member_no=4242)
+    updated = account_update(account=account, name="  After  ", email="ops@example.com")
+    assert (updated.name, updated.email) == ("After", "ops@example.com")
+    with pytest.raises(InvalidInput) as error:
+        account_update(account=account, email="not-an-email")
+    assert error.value.field_errors[0][0] == "email"
+    with pytest.raises(InvalidInput):
+        account_update(account=account, name="")
+    with pytest.raises(InvalidInput):
+        account_update(account=account, member_no=1)
+    account.refresh_from_db()
+    assert (account.name, account.email, account.member_no) == ("After", "ops@example.com", 4242)
