@@ -6,18 +6,9 @@ from iam.services.groups import group_create, group_members_add
 from iam.services.policies import policies_attach, policy_create
 from iam.services.roles import role_create
 from tests.conftest import make_sub_account
+from tests.documents import policy_doc as _doc
 
 URL = "/api/v1/policy/simulation"
-
-
-def _doc(actions, effect="Allow", resources=("*",), condition=None):
-    statement = {
-        "effect": effect,
-        "targets": [{"product": "SubAccount", "actions": list(actions), "resourceNrns": list(resources)}],
-    }
-    if condition:
-        statement["condition"] = condition
-    return [statement]
 
 
 @pytest.mark.django_db

@@ -7,18 +7,9 @@ from iam.models import Account
 from iam.services.groups import group_create, group_delete, group_members_add, group_members_remove
 from iam.services.policies import policies_attach, policies_detach, policy_create, policy_update
 from tests.conftest import make_sub_account
+from tests.documents import policy_doc as _doc
 
 LIST = "/api/v1/groups"
-
-
-def _doc(actions, effect="Allow", resources=("*",), condition=None):
-    statement = {
-        "effect": effect,
-        "targets": [{"product": "SubAccount", "actions": list(actions), "resourceNrns": list(resources)}],
-    }
-    if condition:
-        statement["condition"] = condition
-    return [statement]
 
 
 def _status(api, creds, uri=LIST, method="GET", body=None):
