@@ -31,11 +31,6 @@ def role_policies(*, role_id: int) -> list[tuple[str, list]]:
     return [(policy_id, permissions or []) for policy_id, permissions in rows]
 
 
-def principal_statements(principal: Principal) -> list[dict]:
-    """Every statement of the principal's effective policies."""
-    return [statement for _, permissions in principal_policies(principal) for statement in permissions]
-
-
 _TAGGED = {
     "SubAccount": (SubAccount, "sub_account_id"),
     "Group": (Group, "group_id"),

@@ -6,7 +6,7 @@ from iam import authz
 from iam.authz import Decision, EngineAuthorizer
 from iam.policy_eval import Request
 from iam.principals import Principal, sub_account_principal
-from iam.selectors import principal_statements
+from iam.selectors import principal_policies
 from iam.services.groups import group_create, group_members_add
 from iam.services.policies import policies_attach, policies_detach, policy_create
 from tests.conftest import make_sub_account
@@ -32,7 +32,7 @@ def test_statements_come_from_direct_and_group_policies(tenant):
     group_members_add(group=group, sub_account_ids=[str(sub.sub_account_id)])
     policies_attach(target=sub, policy_ids=[direct.policy_id])
     policies_attach(target=group, policy_ids=[via_group.policy_id])
-    statements = principal_statements(_principal(sub))
+    statements = [s for _, permissions in principal_policies(_principal(sub)) for s in permissions]
     assert sorted(s["effect"] for s in statements) == ["Allow", "Deny"]
     assert {a for s in statements for t in s["targets"] for a in t["actions"]} == {
         "View/getGroupList",

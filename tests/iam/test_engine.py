@@ -186,3 +186,28 @@ def test_an_action_the_catalog_does_not_know_matches_only_by_name_or_pattern():
         compiled.decide(Request("SubAccount", "Change/somethingNew", SUB_A), {"ncp:SourceIp": "10.0.0.1"})
         == IMPLICIT_DENY
     )
+
+
+def test_no_statement_is_an_implicit_deny():
+    assert CompiledPolicies([]).decide(Request("SubAccount", "View/getSubAccountList")) == IMPLICIT_DENY
+
+
+def test_deny_beats_allow_in_either_order():
+    allow, deny = _doc("Allow", ["*"]), _doc("Deny", ["Change/deleteSubAccount"], [SUB_A])
+    request = Request("SubAccount", "Change/deleteSubAccount", SUB_A)
+    assert CompiledPolicies([("p", allow + deny)]).decide(request) == EXPLICIT_DENY
+    assert CompiledPolicies([("p", deny + allow)]).decide(request) == EXPLICIT_DENY
+
+
+def test_an_action_without_a_resource_type_is_allowed_only_on_star():
+    only_one = CompiledPolicies([("p", _doc("Allow", ["View/getSubAccountList"], [SUB_A]))])
+    assert only_one.decide(Request("SubAccount", "View/getSubAccountList", None)) == IMPLICIT_DENY
+    everywhere = CompiledPolicies([("p", _doc("Allow", ["View/getSubAccountList"]))])
+    assert everywhere.decide(Request("SubAccount", "View/getSubAccountList", None)) == ALLOWED
+
+
+def test_a_target_without_resource_nrns_means_every_resource():
+    compiled = CompiledPolicies(
+        [("p", [{"effect": "Allow", "targets": [{"product": "SubAccount", "actions": ["*"]}]}])]
+    )
+    assert compiled.decide(Request("SubAccount", "View/getSubAccountDetail", SUB_A)) == ALLOWED
