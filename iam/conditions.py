@@ -350,6 +350,22 @@ def compile_clause(operator: str, key: str, raw_values) -> Check:
     missing_result = if_exists or negated
     if not dynamic:
         hit = _static_hit(base, values)
+        if prefix is None and base in ("StringEquals", "StringNotEquals"):
+            allowed = frozenset(v for v in values if isinstance(v, str))
+
+            def string_equals(context: Mapping) -> bool:
+                value = context.get(key, MISSING)
+                if value.__class__ is str:  # the common case, first
+                    return (value in allowed) != negated
+                if value is MISSING or value is None:
+                    return missing_result
+                if isinstance(value, (list, tuple, set, frozenset)):
+                    if not value:
+                        return missing_result
+                    return any(hit(item) != negated for item in value)
+                return hit(value) != negated
+
+            return string_equals
         if prefix is None:
 
             def static_check(context: Mapping) -> bool:

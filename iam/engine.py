@@ -90,8 +90,8 @@ class _Statement:
 
 
 Item = tuple[ResourceMatcher, Check | None, StatementRef, tuple[str, ...]]
-# (matches every resource, exact resources, needs pattern matching, matcher, condition) - inlined in decide().
-Rest = tuple[bool, frozenset, bool, ResourceMatcher, Check | None]
+# (exact resources, needs pattern matching, matcher, condition) - inlined in decide().
+Rest = tuple[frozenset, bool, ResourceMatcher, Check | None]
 
 
 @dataclass(slots=True)
@@ -104,23 +104,28 @@ class _Entry:
     deny_all: bool  # an unconditional Deny on every resource exists
     deny_exact: frozenset  # resources some unconditional Deny names exactly
     deny_pattern: re.Pattern | None  # every unconditional Deny's wildcard NRNs, as one regex
-    deny_rest: tuple[Rest, ...]  # Denies with a condition or a variable
+    deny_every: tuple[Check, ...]  # conditional Denies on every resource: only the condition decides
+    deny_rest: tuple[Rest, ...]  # the other Denies with a condition or a variable
     allow_all: bool
     allow_exact: frozenset
     allow_pattern: re.Pattern | None
+    allow_every: tuple[Check, ...]
     allow_rest: tuple[Rest, ...]
 
     @staticmethod
-    def _split(items: list[Item]) -> tuple[bool, frozenset, re.Pattern | None, tuple]:
+    def _split(items: list[Item]) -> tuple[bool, frozenset, re.Pattern | None, tuple, tuple]:
         unconditional = [m for m, c, _, _ in items if c is None]
         every = any(m.any for m in unconditional)
         exact = frozenset(r for m in unconditional for r in m.exact)
         wildcards = sorted({w.pattern for m in unconditional for w in m.wildcards})
         pattern = re.compile("|".join(f"(?:{w})" for w in wildcards), re.DOTALL) if wildcards else None
+        conditional_everywhere = tuple(c for m, c, _, _ in items if c is not None and m.any)
         rest = tuple(
-            (m.any, m.exact, bool(m.wildcards or m.dynamic), m, c) for m, c, _, _ in items if c is not None or m.dynamic
+            (m.exact, bool(m.wildcards or m.dynamic), m, c)
+            for m, c, _, _ in items
+            if (c is not None and not m.any) or (c is None and m.dynamic)
         )
-        return every, exact, pattern, rest
+        return every, exact, pattern, conditional_everywhere, rest
 
     @classmethod
     def build(cls, denies: list[Item], allows: list[Item]) -> _Entry:
@@ -244,8 +249,11 @@ class CompiledPolicies:
             return EXPLICIT_DENY
         if entry.deny_pattern is not None and resource is not None and entry.deny_pattern.match(resource):
             return EXPLICIT_DENY
-        for every, exact, patterns, matcher, check in entry.deny_rest:
-            if (every or resource in exact or (patterns and matcher.matches(resource, context))) and (
+        for check in entry.deny_every:
+            if check(context):
+                return EXPLICIT_DENY
+        for exact, patterns, matcher, check in entry.deny_rest:
+            if (resource in exact or (patterns and matcher.matches(resource, context))) and (
                 check is None or check(context)
             ):
                 return EXPLICIT_DENY
@@ -253,8 +261,11 @@ class CompiledPolicies:
             return ALLOWED
         if entry.allow_pattern is not None and resource is not None and entry.allow_pattern.match(resource):
             return ALLOWED
-        for every, exact, patterns, matcher, check in entry.allow_rest:
-            if (every or resource in exact or (patterns and matcher.matches(resource, context))) and (
+        for check in entry.allow_every:
+            if check(context):
+                return ALLOWED
+        for exact, patterns, matcher, check in entry.allow_rest:
+            if (resource in exact or (patterns and matcher.matches(resource, context))) and (
                 check is None or check(context)
             ):
                 return ALLOWED

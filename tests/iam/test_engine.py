@@ -1,5 +1,7 @@
 """The compiled engine against the plain reference evaluator (property-based), plus hand-picked cases."""
 
+import os
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -89,7 +91,12 @@ contexts = st.fixed_dictionaries(
 requests = st.builds(Request, st.just("SubAccount"), st.sampled_from(ACTIONS), st.sampled_from(RESOURCES))
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# ENGINE_EXAMPLES=5000 for a deeper run than the suite's default.
+@settings(
+    max_examples=int(os.environ.get("ENGINE_EXAMPLES", "600")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(policies=policies, request=requests, context=contexts)
 def test_engine_agrees_with_the_reference(policies, request, context):
     compiled = CompiledPolicies(policies)
