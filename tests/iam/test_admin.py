@@ -491,6 +491,9 @@ def test_creating_an_account_shows_its_root_secret_once(admin_client):
     secret = decrypt_secret(key.secret_encrypted)
     shown = [m for m in messages_of(response) if key.access_key in m]
     assert len(shown) == 1 and secret in shown[0]
+    # The one-time message waits in the server-side session, never in a cookie the browser keeps.
+    assert "messages" not in response.cookies
+    assert "messages" not in admin_client.cookies
 
     first = admin_client.get(response.url)
     assert secret in first.content.decode()
