@@ -152,10 +152,19 @@ class EngineAuthorizer:
         from iam.selectors import principal_policies
 
         shared_key = f"iam:authz:{principal.account_id}:{principal.policy_owner}:{principal.policy_version}"
-        documents = cache.get(shared_key)
+        try:
+            documents = cache.get(shared_key)
+        except Exception as exc:  # noqa: BLE001 - the shared cache is an optimisation: without it, read the database
+            logger.warning(
+                "authz: shared cache unavailable (%s); reading policies from the database", type(exc).__name__
+            )
+            return principal_policies(principal)
         if documents is None:
             documents = principal_policies(principal)
-            cache.set(shared_key, documents, timeout=3600)
+            try:
+                cache.set(shared_key, documents, timeout=3600)
+            except Exception as exc:  # noqa: BLE001
+                logger.warning("authz: could not share compiled policies (%s)", type(exc).__name__)
         return documents
 
     def authorize(self, principal: Principal, requests: list[Request], *, request_tags: dict | None = None) -> Decision:

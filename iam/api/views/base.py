@@ -72,7 +72,13 @@ class AccountScopedViewSet(viewsets.GenericViewSet):
         if request.method in self.SAFE_METHODS:
             return super().dispatch(request, *args, **kwargs)
         with transaction.atomic():
-            return super().dispatch(request, *args, **kwargs)
+            response = super().dispatch(request, *args, **kwargs)
+            if response.status_code >= 500:
+                # An unexpected error after a service wrote: undo everything, so no secret is issued unseen.
+                transaction.set_rollback(True)
+        if response.status_code >= 500:
+            self._audit_after_rollback(self.request, response)  # the DRF request, which carries the audit facts
+        return response
 
     def check_permissions(self, request):
         try:
@@ -86,7 +92,7 @@ class AccountScopedViewSet(viewsets.GenericViewSet):
         response = super().finalize_response(request, response, *args, **kwargs)
         self._audit_refused_key(request, response)
         requests = getattr(request, "audit_requests", None)
-        if requests and request.method not in self.SAFE_METHODS:
+        if requests and request.method not in self.SAFE_METHODS and response.status_code < 500:
             self._audit(request, response, requests)
         return response
 
@@ -108,7 +114,12 @@ class AccountScopedViewSet(viewsets.GenericViewSet):
             actor=audit.Actor(f"accessKey:{key.access_key}", "AccessKey", request.META.get("REMOTE_ADDR", "")),
         )
 
-    def _audit(self, request, response, requests) -> None:
+    def _audit_after_rollback(self, request, response) -> None:
+        requests = getattr(request, "audit_requests", None)
+        if requests:
+            self._audit(request, response, requests, after_rollback=True)
+
+    def _audit(self, request, response, requests, after_rollback: bool = False) -> None:
         """One event per authorized change action, with the outcome (failures too); reads made with POST (validation,
         simulation) record nothing, like every other read."""
         requests = [r for r in requests if not r.action.startswith("View/")]
@@ -119,7 +130,8 @@ class AccountScopedViewSet(viewsets.GenericViewSet):
         detail = {"method": request.method, "path": request.path, "status": response.status_code}
         if not ok and "errorCode" in data:
             detail["errorCode"] = data["errorCode"]
-        detail.update(getattr(request, "audit_detail", {}))
+        if not after_rollback:  # a rolled-back change issued nothing
+            detail.update(getattr(request, "audit_detail", {}))
         created = data.get("id") if ok and self.action == "create" else None
         principal = request.user
         for authorized in requests:
