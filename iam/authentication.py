@@ -68,17 +68,17 @@ class SignatureAuthentication(authentication.BaseAuthentication):
         ]
         if missing:
             raise GatewayAuthenticationFailed(f"missing header: {', '.join(missing)}")
+        key = AccessKey.objects.select_related("account", "sub_account").filter(access_key=access_key).first()
+        if key is None:
+            raise GatewayAuthenticationFailed("unknown access key")
+        request.audit_key = key  # from here on, a refusal is a denied request of the key's account
         if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 15):
             raise GatewayAuthenticationFailed("x-ncp-apigw-timestamp must be milliseconds since the epoch")
         millis = int(timestamp)
         skew = abs(timezone.now().timestamp() * 1000 - millis) / 1000
         if skew > settings.IAM_SIGNATURE_MAX_SKEW_SECONDS:
             raise GatewayAuthenticationFailed("timestamp is more than 5 minutes from the server clock")
-        key = AccessKey.objects.select_related("account", "sub_account").filter(access_key=access_key).first()
-        if key is None:
-            raise GatewayAuthenticationFailed("unknown access key")
         # Verify the signature before saying anything more specific about the key.
-        request.audit_key = key
         if not signing.verify(
             decrypt_secret(key.secret_encrypted), signature, request.method, request_uri(request), timestamp, access_key
         ):

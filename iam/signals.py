@@ -36,7 +36,38 @@ def _account_scoped_changed(sender, instance, **kwargs) -> None:
     authz_changed(instance.account_id)
 
 
+def _staff_signed_in(sender, request, user, **kwargs) -> None:
+    from iam import audit
+
+    ip = request.META.get("REMOTE_ADDR", "") if request is not None else ""
+    audit.record(
+        account_id=None,
+        action="Admin:signIn",
+        detail={"username": user.get_username()},
+        actor=audit.Actor(f"staff:{user.get_username()}", "Staff", ip),
+    )
+
+
+def _staff_sign_in_failed(sender, credentials, request=None, **kwargs) -> None:
+    from iam import audit
+    from iam.models import AuditEvent
+
+    username = str(credentials.get("username", ""))[:150]  # never the password Django already masked
+    ip = request.META.get("REMOTE_ADDR", "") if request is not None else ""
+    audit.record(
+        account_id=None,
+        action="Admin:signIn",
+        result=AuditEvent.DENIED,
+        detail={"username": username},
+        actor=audit.Actor(f"staff:{username}", "Staff", ip),
+    )
+
+
 def connect() -> None:
+    from django.contrib.auth.signals import user_logged_in, user_login_failed
+
+    user_logged_in.connect(_staff_signed_in, dispatch_uid="iam.audit.staff_signed_in")
+    user_login_failed.connect(_staff_sign_in_failed, dispatch_uid="iam.audit.staff_sign_in_failed")
     post_save.connect(_policy_changed, sender=Policy, dispatch_uid="iam.authz.policy_saved")
     post_delete.connect(_policy_changed, sender=Policy, dispatch_uid="iam.authz.policy_deleted")
     for signal in (post_save, post_delete):

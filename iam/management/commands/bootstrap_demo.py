@@ -7,10 +7,12 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from iam import audit
 from iam.models import Account
 from iam.services.accounts import account_create
 
 DEMO_MEMBER_NO = 1000001
+ACTOR = audit.Actor("system:bootstrap_demo", "System")
 
 
 class Command(BaseCommand):
@@ -23,6 +25,12 @@ class Command(BaseCommand):
         with transaction.atomic():
             if not Account.objects.filter(member_no=DEMO_MEMBER_NO).exists():
                 account, key, secret = account_create(name="Demo", member_no=DEMO_MEMBER_NO)
+                audit.record(
+                    account_id=account.pk,
+                    action="Admin:createAccount",
+                    detail={"memberNo": account.member_no, "rootAccessKey": key.access_key, "secret": "issued"},
+                    actor=ACTOR,
+                )
                 created["mainAccount"] = {
                     "memberNo": account.member_no,
                     "accessKey": key.access_key,
@@ -32,6 +40,12 @@ class Command(BaseCommand):
             if not User.objects.filter(username="admin").exists():
                 password = secrets.token_urlsafe(12)
                 User.objects.create_superuser("admin", "admin@example.invalid", password)
+                audit.record(
+                    account_id=None,
+                    action="Admin:createStaffUser",
+                    detail={"username": "admin", "password": "generated"},
+                    actor=ACTOR,
+                )
                 created["staff"] = {"username": "admin", "password": password, "url": "http://127.0.0.1:8000/admin/"}
         if created:
             self.stdout.write("Demo credentials (shown only this once):")

@@ -3,7 +3,9 @@
 import json
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
+from iam import audit
 from iam.errors import ServiceError
 from iam.services.accounts import account_create
 
@@ -18,7 +20,14 @@ class Command(BaseCommand):
 
     def handle(self, *args, name, email, member_no, **options):
         try:
-            account, key, secret = account_create(name=name, email=email, member_no=member_no)
+            with transaction.atomic():
+                account, key, secret = account_create(name=name, email=email, member_no=member_no)
+                audit.record(
+                    account_id=account.pk,
+                    action="Admin:createAccount",
+                    detail={"memberNo": account.member_no, "rootAccessKey": key.access_key, "secret": "issued"},
+                    actor=audit.Actor("system:create_account", "System"),
+                )
         except ServiceError as exc:
             raise CommandError(exc.message) from None
         self.stdout.write(json.dumps({"memberNo": account.member_no, "accessKey": key.access_key, "secretKey": secret}))
