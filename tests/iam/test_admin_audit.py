@@ -38,6 +38,13 @@ DOC = [
 ]
 
 
+@pytest.fixture
+def admin_client(admin_client):
+    """The logged-in staff client, without its own sign-in event (tested in test_audit_edges.py)."""
+    AuditEvent.objects.filter(action="Admin:signIn").delete()
+    return admin_client
+
+
 def url(model, view: str, *args) -> str:
     return reverse(f"admin:iam_{model._meta.model_name}_{view}", args=args)
 
