@@ -55,6 +55,35 @@ def test_dashboard_is_described_as_one_object(tmp_path):
     assert response["schema"] == {"$ref": "#/components/schemas/ResourceCount"}
 
 
+def test_schema_says_what_the_wire_answers(tmp_path):
+    """Creates and deletes answer 200 with a body (not 201/204), DELETE actions take their id lists, and every signed
+    operation documents the service and gateway error bodies."""
+    target = tmp_path / "openapi.yaml"
+    call_command("spectacular", "--file", str(target))
+    schema = yaml.safe_load(target.read_text())
+    paths = schema["paths"]
+    for path, method in (
+        ("/api/v1/groups", "post"),
+        ("/api/v1/groups/{groupId}", "delete"),
+        ("/api/v1/policy/validation", "post"),
+    ):
+        responses = paths[path][method]["responses"]
+        assert "201" not in responses and "204" not in responses, (path, method)
+        assert "content" in responses["200"], (path, method)
+    assert paths["/api/v1/groups/{groupId}"]["delete"]["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ProcessResult"
+    }
+    body = paths["/api/v1/sub-accounts/{subAccountId}/policies"]["delete"]["requestBody"]["content"]["application/json"]
+    assert body["schema"] == {"$ref": "#/components/schemas/PolicyIdListRequest"}
+    assert "requestBody" not in paths["/api/v1/groups/{groupId}"]["delete"]
+    errors = paths["/api/v1/sub-accounts"]["post"]["responses"]
+    assert errors["400"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ServiceErrorSchema"}
+    assert errors["401"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/GatewayErrorSchema"}
+    assert {"errorCode", "message", "fieldErrors"} <= set(
+        schema["components"]["schemas"]["ServiceErrorSchema"]["properties"]
+    )
+
+
 @pytest.mark.django_db
 def test_schema_endpoint_needs_no_signature(client):
     response = client.get("/api/schema/", {"format": "json"})
