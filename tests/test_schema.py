@@ -76,6 +76,11 @@ def test_schema_says_what_the_wire_answers(tmp_path):
     body = paths["/api/v1/sub-accounts/{subAccountId}/policies"]["delete"]["requestBody"]["content"]["application/json"]
     assert body["schema"] == {"$ref": "#/components/schemas/PolicyIdListRequest"}
     assert "requestBody" not in paths["/api/v1/groups/{groupId}"]["delete"]
+    keys = paths["/api/v1/sub-accounts/{subAccountId}/access-keys"]["get"]
+    assert keys["responses"]["200"]["content"]["application/json"]["schema"]["type"] == "array"
+    assert [p["name"] for p in keys["parameters"]] == ["subAccountId"]
+    listing = paths["/api/v1/sub-accounts"]["get"]
+    assert {"page", "size", "searchColumn", "active"} <= {p["name"] for p in listing["parameters"]}
     errors = paths["/api/v1/sub-accounts"]["post"]["responses"]
     assert errors["400"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ServiceErrorSchema"}
     assert errors["401"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/GatewayErrorSchema"}

@@ -72,6 +72,20 @@ class WireAutoSchema(AutoSchema):
     """The schema as the wire speaks: every success is 200 (creates and deletes answer with a body too), DELETE
     actions document the id lists they take, and every operation lists its error bodies."""
 
+    def _is_general_list(self) -> bool:
+        action = getattr(self.view, "action", None)
+        return action is None or action == "list"
+
+    def _is_list_view(self, serializer=None) -> bool:
+        # Filters and pages belong to the viewsets' list action only; other GETs with many=True (the access-key
+        # list) answer a plain array.
+        if serializer is None and not self._is_general_list():
+            return False
+        return super()._is_list_view(serializer)
+
+    def _get_paginator(self):
+        return super()._get_paginator() if self._is_general_list() else None
+
     def _get_request_body(self, direction="request"):
         if self.method == "DELETE" and getattr(self.view, "action", None) not in (None, "destroy"):
             self.method = "POST"  # drf-spectacular only documents bodies of unsafe methods other than DELETE
