@@ -79,6 +79,12 @@ def test_schema_says_what_the_wire_answers(tmp_path):
     keys = paths["/api/v1/sub-accounts/{subAccountId}/access-keys"]["get"]
     assert keys["responses"]["200"]["content"]["application/json"]["schema"]["type"] == "array"
     assert [p["name"] for p in keys["parameters"]] == ["subAccountId"]
+    assert {p["name"] for p in paths["/api/v1/sub-accounts/{subAccountId}/access-keys"]["delete"]["parameters"]} == {
+        "subAccountId",
+        "accessKey",
+    }
+    assert [p["name"] for p in paths["/api/v1/join/check-password"]["get"]["parameters"]] == ["password"]
+    assert "withPermissions" in [p["name"] for p in paths["/api/v1/policies/{policyId}"]["get"]["parameters"]]
     listing = paths["/api/v1/sub-accounts"]["get"]
     assert {"page", "size", "searchColumn", "active"} <= {p["name"] for p in listing["parameters"]}
     errors = paths["/api/v1/sub-accounts"]["post"]["responses"]

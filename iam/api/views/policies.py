@@ -1,6 +1,6 @@
 """Policies, where they are attached, and validation of a document without saving it."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -30,7 +30,10 @@ class PolicyViewSet(mixins.ListModelMixin, AccountScopedViewSet):
         policy = services.policy_create(account=self.account, **valid_data(s.PolicyWriteSerializer, request))
         return process_result(policy.policy_id)
 
-    @extend_schema(responses=s.PolicyDetailSerializer)
+    @extend_schema(
+        responses=s.PolicyDetailSerializer,
+        parameters=[OpenApiParameter("withPermissions", bool, description="include the permissions (default false)")],
+    )
     def retrieve(self, request, policyId=None):
         policy = self.get_object()
         with_permissions = request.query_params.get("withPermissions", "").lower() == "true"

@@ -1,7 +1,7 @@
 """Sub accounts, their passwords, MFA, groups, policies and access keys."""
 
 from django.db.models import Prefetch
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -116,7 +116,12 @@ class SubAccountViewSet(mixins.ListModelMixin, AccountScopedViewSet):
     @extend_schema(methods=["GET"], request=None, responses=s.AccessKeySerializer(many=True))
     @extend_schema(methods=["POST"], request=None, responses=s.AccessKeyCreatedSerializer)
     @extend_schema(methods=["PUT"], request=s.AccessKeyStateSerializer, responses=s.ProcessResultSerializer)
-    @extend_schema(methods=["DELETE"], request=s.AccessKeyRefSerializer, responses=s.ProcessResultSerializer)
+    @extend_schema(
+        methods=["DELETE"],
+        request=s.AccessKeyRefSerializer,
+        responses=s.ProcessResultSerializer,
+        parameters=[OpenApiParameter("accessKey", str, description="the key to delete, when not in the body")],
+    )
     @action(detail=True, methods=["get", "post", "put", "delete"], url_path="access-keys")
     def access_keys(self, request, subAccountId=None):
         sub_account = self.get_object()
@@ -152,13 +157,13 @@ class JoinViewSet(AccountScopedViewSet):
 
     serializer_class = s.CheckResultSerializer
 
-    @extend_schema(responses=s.CheckResultSerializer)
+    @extend_schema(responses=s.CheckResultSerializer, parameters=[OpenApiParameter("loginId", str, required=True)])
     @action(detail=False, methods=["get"], url_path="check-login-id")
     def check_login_id(self, request):
         problem = services.login_id_problem(account=self.account, login_id=request.query_params.get("loginId", ""))
         return Response({"success": problem is None, "message": problem or "available"})
 
-    @extend_schema(responses=s.CheckResultSerializer)
+    @extend_schema(responses=s.CheckResultSerializer, parameters=[OpenApiParameter("password", str, required=True)])
     @action(detail=False, methods=["get"], url_path="check-password")
     def check_password(self, request):
         problems = password_problems(
