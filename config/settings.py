@@ -197,6 +197,8 @@ IAM_MAX_ROLES = env_int("IAM_MAX_ROLES", 500)
 IAM_MAX_GROUPS_PER_SUB_ACCOUNT = env_int("IAM_MAX_GROUPS_PER_SUB_ACCOUNT", 10)
 IAM_MAX_ACCESS_KEYS_PER_SUB_ACCOUNT = env_int("IAM_MAX_ACCESS_KEYS_PER_SUB_ACCOUNT", 2)
 IAM_MAX_ROOT_ACCESS_KEYS = env_int("IAM_MAX_ROOT_ACCESS_KEYS", 2)
+# Unexpired STS temporary keys (its own and the role sessions it started) a sub account may hold at once.
+IAM_MAX_TEMPORARY_KEYS_PER_SUB_ACCOUNT = env_int("IAM_MAX_TEMPORARY_KEYS_PER_SUB_ACCOUNT", 50)
 
 # Celery: Redis when REDIS_URL is set, otherwise a broker kept in local files (no server needed).
 CELERY_BROKER_DIR = DATA_DIR / "broker"
@@ -241,6 +243,11 @@ CELERY_BEAT_SCHEDULE = {
             _beat_interval("INACTIVE_SUB_ACCOUNTS", 3600),
         ),
         ("purge-audit-events", "iam.tasks.audit_events_purge_old", _beat_interval("AUDIT_PURGE", 86400)),
+        (
+            "purge-expired-temporary-keys",
+            "sts.tasks.expired_temporary_keys_purge",
+            _beat_interval("TEMPORARY_KEY_PURGE", 3600),
+        ),
         ("worker-heartbeat", "iam.tasks.worker_heartbeat", _beat_interval("WORKER_HEARTBEAT", 30)),
         ("outbox-relay", "iam.tasks.outbox_relay", _beat_interval("OUTBOX_RELAY", 30)),
     )

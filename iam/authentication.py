@@ -1,14 +1,15 @@
 """Signed API calls: the API Gateway signature (v2, and v1 with the same algorithm) on every ``/api/v1/`` call."""
 
 import ipaddress
+from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from iam import audit, signing
-from iam.models import AccessKey
-from iam.principals import main_account_principal, sub_account_principal
+from iam.models import AccessKey, Role
+from iam.principals import main_account_principal, role_session_principal, sub_account_principal
 from iam.secrets import decrypt_secret
 
 
@@ -68,7 +69,7 @@ class SignatureAuthentication(authentication.BaseAuthentication):
         ]
         if missing:
             raise GatewayAuthenticationFailed(f"missing header: {', '.join(missing)}")
-        key = AccessKey.objects.select_related("account", "sub_account").filter(access_key=access_key).first()
+        key = AccessKey.objects.select_related("account", "sub_account", "role").filter(access_key=access_key).first()
         if key is None:
             raise GatewayAuthenticationFailed("unknown access key")
         request.audit_key = key  # from here on, a refusal is a denied request of the key's account
@@ -94,20 +95,66 @@ class SignatureAuthentication(authentication.BaseAuthentication):
         ip = client_ip(request)
         if key.kind == AccessKey.ROOT:
             principal = main_account_principal(account, access_key=key.access_key, source_ip=ip)
+        elif key.role_id is not None:
+            principal = self._role_session(key, account, ip, now)
         elif key.sub_account_id is None:
             # A key that belongs to no principal this service knows (never the root account by default).
             raise GatewayAuthenticationFailed("access key has no principal")
         else:
-            sub = key.sub_account
-            if not sub.active:
-                raise GatewayAuthenticationFailed("sub account is suspended")
-            if not sub.can_api_gateway_access:
-                raise GatewayAuthenticationFailed("sub account may not use the API (canAPIGatewayAccess is false)")
-            if sub.use_api_allow_source and not _ip_allowed(ip, sub.api_allow_sources):
-                raise GatewayAuthenticationFailed("caller is outside the sub account's API allow sources")
-            sub.account = account
-            principal = sub_account_principal(sub, account, access_key=key.access_key, source_ip=ip)
+            sub = self._usable_sub_account(key, account, ip)
+            principal = sub_account_principal(
+                sub, account, access_key=key.access_key, source_ip=ip, mfa_present=key.mfa_present
+            )
         AccessKey.objects.filter(pk=key.pk).update(last_used_time=now)
-        audit.set_actor(audit.Actor(principal.nrn, principal.principal_type, ip))
+        if principal.is_role_session:
+            Role.objects.filter(pk=key.role_id).update(last_use_time=now)
+        audit.set_actor(audit.Actor(actor_name(principal), principal.principal_type, ip))
         request.account = account
         return principal, key
+
+    @staticmethod
+    def _usable_sub_account(key: AccessKey, account, ip: str):
+        """The key's sub account, if it may call the API from ``ip`` right now (its own keys and the role sessions
+        it started alike: suspending it ends them at once)."""
+        sub = key.sub_account
+        if not sub.active:
+            raise GatewayAuthenticationFailed("sub account is suspended")
+        if not sub.can_api_gateway_access:
+            raise GatewayAuthenticationFailed("sub account may not use the API (canAPIGatewayAccess is false)")
+        if sub.use_api_allow_source and not _ip_allowed(ip, sub.api_allow_sources):
+            raise GatewayAuthenticationFailed("caller is outside the sub account's API allow sources")
+        sub.account = account
+        return sub
+
+    def _role_session(self, key: AccessKey, account, ip: str, now):
+        """A role session's key: usable while its role is enabled, it has been used within the role's session
+        expiration (Account roles), and the sub account behind it (if any) may use the API."""
+        role = key.role
+        if role.account_id != account.pk:
+            raise GatewayAuthenticationFailed("access key has no principal")
+        if not role.active:
+            raise GatewayAuthenticationFailed("role is disabled")
+        idle = role.session_expiration_sec
+        if idle and (key.last_used_time or key.create_time) + timedelta(seconds=idle) <= now:
+            raise GatewayAuthenticationFailed(f"role session expired after {idle} s without use")
+        sub = self._usable_sub_account(key, account, ip) if key.sub_account_id is not None else None
+        return role_session_principal(
+            role,
+            account,
+            source_identity_type=key.source_identity_type,
+            source_identity_id=key.source_identity_id,
+            access_key=key.access_key,
+            source_ip=ip,
+            mfa_present=key.mfa_present,
+            sub_account_no=sub.sub_account_no if sub is not None else None,
+        )
+
+
+def actor_name(principal) -> str:
+    """Who the audit trail names: the principal's NRN; for a role session, the role's NRN followed by whoever is
+    behind the session (``.../Role/<roleNo>/SubAccount/<subAccountId>``)."""
+    if principal.is_role_session:
+        source = principal.extra.get("sourceIdentityType"), principal.extra.get("sourceIdentityId")
+        if all(source):
+            return f"{principal.nrn}/{source[0]}/{source[1]}"
+    return principal.nrn

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils.module_loading import import_string
 
-from iam import nrn
+from iam import catalog, nrn
 from iam.engine import ALLOWED, CompiledPolicies, Explanation
 from iam.policy_eval import Request
 from iam.principals import Principal
@@ -172,6 +172,10 @@ class EngineAuthorizer:
             return Decision(False, None, "implicitDeny")  # nothing named: fail closed
         if principal.is_root:
             return Decision(True)
+        if principal.is_role_session:
+            for request in requests:
+                if role_session_forbidden(request):
+                    return Decision(False, request, ROLE_SESSION_RESTRICTION)
         compiled = self.compiled_for(principal)
         base = principal_context(principal, request_tags=request_tags)
         for request in requests:
@@ -184,6 +188,19 @@ class EngineAuthorizer:
         if principal.is_root:
             return Explanation(ALLOWED, [{"policyId": "root", "permissionIndex": 0, "effect": "Allow"}], [])
         return self.compiled_for(principal).explain(request, context if context is not None else {})
+
+
+# "While in the role switch state, you cannot register, edit, or delete roles" (002_864125c772492e87.txt): a role
+# session is refused every change to roles, whatever its policies say, so a session can neither widen its own
+# role nor switch on to another one.
+ROLE_SESSION_RESTRICTION = "explicitDeny: a role session cannot change roles"
+
+
+def role_session_forbidden(request: Request) -> bool:
+    if request.product != catalog.SUB_ACCOUNT or not request.action.startswith("Change/"):
+        return False
+    action = catalog.get_action(request.product, request.action)
+    return action is not None and action.group == "Role"
 
 
 @lru_cache(maxsize=4)

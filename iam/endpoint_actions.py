@@ -154,6 +154,20 @@ GROUP = ("Group", "groupId")
 POLICY = ("Policy", "policyId")
 ROLE = ("Role", "roleNo")
 
+
+def sts_credentials(request, view, member_no: int) -> list[Request]:
+    """POST /credentials: a temporary key needs View/getStsSessionToken; switching to a role (``roleNrn``) also
+    needs Change/switchRole on that role, named as policies spell it."""
+    from sts.services import canonical_role_nrn
+
+    requests = [Request(SA, "View/getStsSessionToken")]
+    role_nrn = _body(request).get("roleNrn")
+    if role_nrn:
+        resource = canonical_role_nrn(role_nrn) or str(role_nrn)[:300]
+        requests.append(Request(SA, "Change/switchRole", resource))
+    return requests
+
+
 ENDPOINT_ACTIONS: dict[tuple[str, str], Rule] = {
     # Sub accounts
     ("sub-accounts", "list"): act("View/getSubAccountList"),
@@ -209,6 +223,9 @@ ENDPOINT_ACTIONS: dict[tuple[str, str], Rule] = {
     ("roles", "policies"): by_method(
         post=act("Change/addPolicyToRole", *ROLE), delete=act("Change/removePolicyFromRole", *ROLE)
     ),
+    # STS
+    ("credentials", "list"): act("View/getStsSessionToken"),
+    ("credentials", "create"): sts_credentials,
     # Audit trail (an extension action: NCP has no audit trail API)
     ("audit-events", "list"): act("View/getAuditEventList"),
     ("audit-events", "retrieve"): act("View/getAuditEventList"),

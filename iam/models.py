@@ -302,7 +302,13 @@ class PolicyAttachment(models.Model):
 
 
 class AccessKey(models.Model):
-    """An API access key: a main account's root key, a sub account's key, or (later) a temporary STS key."""
+    """An API access key: a main account's root key, a sub account's key, or a temporary STS key.
+
+    A TEMPORARY key always expires. Without a role it is the sub account's own short-lived key; with a role it is a
+    role session: calls are decided by the role's policies, and ``source_identity_*`` say who took the role on (a
+    sub account that switched to it, later an External Access certificate subject). ``sub_account`` is then the
+    sub account behind the session, if any, so suspending it ends the session at once.
+    """
 
     ROOT = "ROOT"
     SUB_ACCOUNT = "SUB_ACCOUNT"
@@ -320,6 +326,12 @@ class AccessKey(models.Model):
     create_time = models.DateTimeField(auto_now_add=True)
     last_used_time = models.DateTimeField(null=True, blank=True)
     expire_time = models.DateTimeField(null=True, blank=True)
+    role = models.ForeignKey(
+        "Role", on_delete=models.CASCADE, null=True, blank=True, related_name="session_keys", help_text="role sessions"
+    )
+    source_identity_type = models.CharField(max_length=40, blank=True, default="")
+    source_identity_id = models.CharField(max_length=200, blank=True, default="")
+    mfa_present = models.BooleanField(default=False, help_text="issued after a valid MFA token code")
 
     objects = AccessKeyQuerySet.as_manager()
 
@@ -330,10 +342,22 @@ class AccessKey(models.Model):
                 condition=Q(kind="ROOT", sub_account__isnull=True) | ~Q(kind="ROOT"),
                 name="root_key_has_no_sub_account",
             ),
+            models.CheckConstraint(
+                condition=Q(kind="TEMPORARY", expire_time__isnull=False) | ~Q(kind="TEMPORARY"),
+                name="temporary_key_expires",
+            ),
+            models.CheckConstraint(
+                condition=Q(role__isnull=True) | Q(kind="TEMPORARY"),
+                name="only_temporary_keys_have_a_role",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.access_key
+
+    @property
+    def is_role_session(self) -> bool:
+        return self.role_id is not None
 
 
 class AuditEvent(models.Model):

@@ -1,10 +1,11 @@
-"""Who is calling: the one shape every kind of caller (root key, sub account, later role and External Access
-sessions) takes after authentication, so that the authorization component sees them all alike. No ORM."""
+"""Who is calling: the one shape every kind of caller (root key, sub account, role session, External Access
+session) takes after authentication, so that the authorization component sees them all alike. No ORM."""
 
 from dataclasses import dataclass, field
 
 MAIN_ACCOUNT = "MainAccount"
 SUB_ACCOUNT = "SubAccount"
+ROLE = "Role"  # a role session, however it was obtained (role switching, an External Access certificate)
 
 
 @dataclass(frozen=True)
@@ -13,12 +14,13 @@ class Principal:
 
     account_id: int
     member_no: int
-    principal_type: str  # MAIN_ACCOUNT or SUB_ACCOUNT (role and certificate sessions come later)
-    principal_id: str  # memberNo for the main account, subAccountId for a sub account
+    principal_type: str  # MAIN_ACCOUNT, SUB_ACCOUNT or ROLE
+    principal_id: str  # memberNo for the main account, subAccountId for a sub account, roleNo for a role session
     name: str
     nrn: str
     access_key: str = ""
-    sub_account_no: int | None = None
+    sub_account_no: int | None = None  # a sub account, or the sub account behind a role session
+    role_id: int | None = None  # a role session's role (database id)
     mfa_present: bool = False
     source_ip: str = ""
     policy_version: int = 0  # the account's authz_version when the principal was authenticated
@@ -32,8 +34,13 @@ class Principal:
         return self.principal_type == MAIN_ACCOUNT
 
     @property
+    def is_role_session(self) -> bool:
+        return self.principal_type == ROLE
+
+    @property
     def policy_owner(self) -> str:
-        """What the effective policies hang off (cache key part): the sub account, later a role session's role."""
+        """What the effective policies hang off (cache key part): the sub account, or a role session's role (every
+        session of one role shares the role's compiled policies)."""
         # Ids that are never reused (UUIDs), so a key can never name another principal's policies.
         return f"{self.principal_type}:{self.principal_id}"
 
@@ -68,5 +75,26 @@ def sub_account_principal(sub_account, account, **request_facts) -> Principal:
         nrn=f"nrn:PUB:IAM::{account.member_no}:SubAccount/{sub_account.sub_account_id}",
         sub_account_no=sub_account.sub_account_no,
         policy_version=account.authz_version,
+        **request_facts,
+    )
+
+
+def role_session_principal(role, account, *, source_identity_type: str, source_identity_id: str, **request_facts):
+    """The principal of a session of ``role`` (iam.models objects). The role's policies decide its calls;
+    ``ncp:sourceIdentityType`` / ``ncp:sourceIdentityId`` say who took the role on (``SubAccount`` and a
+    subAccountId for role switching; External Access sessions name their certificate subject)."""
+    role_nrn = f"nrn:PUB:IAM::{account.member_no}:Role/{role.role_no}"
+    extra = dict(request_facts.pop("extra", None) or {})
+    extra.update(sourceIdentityType=source_identity_type, sourceIdentityId=source_identity_id)
+    return Principal(
+        account_id=account.pk,
+        member_no=account.member_no,
+        principal_type=ROLE,
+        principal_id=str(role.role_no),
+        name=role.name,
+        nrn=role_nrn,
+        role_id=role.pk,
+        policy_version=account.authz_version,
+        extra=extra,
         **request_facts,
     )

@@ -6,11 +6,14 @@ from django.db.models import Q
 
 from iam import nrn
 from iam.models import Group, Policy, PolicyAttachment, Role, SubAccount
-from iam.principals import SUB_ACCOUNT, Principal
+from iam.principals import ROLE, SUB_ACCOUNT, Principal
 
 
 def principal_policies(principal: Principal) -> list[tuple[str, list]]:
-    """(policy id, statements) of every policy that applies to a principal (its own and its groups'), one query."""
+    """(policy id, statements) of every policy that applies to a principal, one query: a sub account's own and its
+    groups', or a role session's role's (whoever is behind the session)."""
+    if principal.principal_type == ROLE:
+        return role_policies(role_id=principal.role_id) if principal.role_id is not None else []
     if principal.principal_type != SUB_ACCOUNT or principal.sub_account_no is None:
         return []
     rows = (

@@ -159,11 +159,37 @@ class SubAccountAdmin(EffectivePermissionsMixin, ServiceAdmin):
 
 @admin.register(AccessKey)
 class AccessKeyAdmin(AuditedAdmin):
-    list_display = ("access_key", "kind", "account", "sub_account", "active", "create_time", "last_used_time")
-    list_select_related = ("account", "sub_account")
-    list_filter = ("kind", "active")
-    search_fields = ("=access_key", "=account__member_no", "sub_account__login_id")
-    fields = ("access_key", "kind", "account", "sub_account", "active", "create_time", "last_used_time", "expire_time")
+    """Every key: root, sub account and STS temporary keys (role sessions show their role and who is behind them).
+    Disabling a temporary key ends that session at once."""
+
+    list_display = (
+        "access_key",
+        "kind",
+        "account",
+        "sub_account",
+        "role",
+        "active",
+        "create_time",
+        "last_used_time",
+        "expire_time",
+    )
+    list_select_related = ("account", "sub_account", "role")
+    list_filter = ("kind", "active", "mfa_present")
+    search_fields = ("=access_key", "=account__member_no", "sub_account__login_id", "role__name")
+    fields = (
+        "access_key",
+        "kind",
+        "account",
+        "sub_account",
+        "role",
+        "source_identity_type",
+        "source_identity_id",
+        "mfa_present",
+        "active",
+        "create_time",
+        "last_used_time",
+        "expire_time",
+    )
     readonly_fields = fields
     exclude = SECRET_FIELDS[AccessKey]
     actions = ["disable_selected"]

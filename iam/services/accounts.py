@@ -18,8 +18,11 @@ def _new_member_no() -> int:
             return candidate
 
 
-def access_key_issue(*, account: Account, kind: str, sub_account=None, expire_time=None) -> tuple[AccessKey, str]:
-    """Create a key and its secret; the secret is stored encrypted and returned once, here."""
+def access_key_issue(
+    *, account: Account, kind: str, sub_account=None, expire_time=None, **session
+) -> tuple[AccessKey, str]:
+    """Create a key and its secret; the secret is stored encrypted and returned once, here. ``session`` holds a
+    temporary key's role, source_identity_type, source_identity_id and mfa_present."""
     secret = new_secret_key()
     prefix = "" if kind == AccessKey.ROOT else "ncp_iam_"
     key = AccessKey.objects.create(
@@ -29,6 +32,7 @@ def access_key_issue(*, account: Account, kind: str, sub_account=None, expire_ti
         kind=kind,
         secret_encrypted=encrypt_secret(secret),
         expire_time=expire_time,
+        **session,
     )
     return key, secret
 

@@ -98,6 +98,8 @@ ENDPOINTS = [
     ("GET", "/api/v1/audit-events", None, ("audit-events", "list")),
     ("GET", "/api/v1/audit-events/{event}", None, ("audit-events", "retrieve")),
     ("GET", "/api/v1/dashboard", None, ("dashboard", "list")),
+    ("GET", "/api/v1/credentials", None, ("credentials", "list")),
+    ("POST", "/api/v1/credentials", {"durationSec": 900}, ("credentials", "create")),
     ("GET", "/api/v1/settings/password", None, ("settings-password", "setting")),
     ("PUT", "/api/v1/settings/password", {"minLength": 10}, ("settings-password", "setting")),
     ("GET", "/api/v1/settings/login-page", None, ("settings-login-page", "setting")),

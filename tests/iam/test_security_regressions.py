@@ -1,6 +1,9 @@
 """Each case here was a way around a Deny, a tenancy or key check, or a 500, found in review. They stay fixed."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from iam.models import AccessKey, AuditEvent, Group, GroupMembership, PolicyAttachment
 from iam.services.accounts import access_key_issue
@@ -124,7 +127,9 @@ def test_a_sub_account_deny_holds_from_the_group_side_too(api, tenant):
 
 @pytest.mark.django_db
 def test_a_key_without_a_principal_is_not_the_root_account(api, tenant):
-    key, secret = access_key_issue(account=tenant.account, kind=AccessKey.TEMPORARY)
+    key, secret = access_key_issue(
+        account=tenant.account, kind=AccessKey.TEMPORARY, expire_time=timezone.now() + timedelta(hours=1)
+    )
     response = api.call("POST", "/api/v1/groups", {"groupName": "sneaky"}, creds=Credentials(key.access_key, secret))
     assert response.status_code == 401
     assert response.json()["error"]["details"] == "access key has no principal"

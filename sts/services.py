@@ -1,0 +1,208 @@
+"""STS: temporary access keys. A sub account obtains a short-lived key of its own, or switches to an Account role
+and obtains a role session's key; a role session renews its own key. External Access sessions are issued through
+``role_session_issue`` too, with the certificate subject as the source identity.
+
+A temporary key signs requests like a permanent one (iam.authentication) and stops working at its expire time,
+when its role is disabled or deleted, when it has not been used for the role's session expiration, or when the sub
+account behind it is suspended. Expired keys are deleted by the purge-expired-temporary-keys job.
+"""
+
+import uuid
+from datetime import datetime, timedelta
+
+import pyotp
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from iam import nrn
+from iam.errors import InvalidInput, NotFound, QuotaExceeded
+from iam.models import AccessKey, Account, Role, SubAccount
+from iam.principals import MAIN_ACCOUNT, ROLE, Principal
+from iam.secrets import decrypt_secret
+from iam.services.accounts import access_key_issue
+
+MIN_DURATION_SEC = 600
+MAX_DURATION_SEC = 43_200
+DEFAULT_DURATION_SEC = 3600
+SUB_ACCOUNT_SOURCE = "SubAccount"
+
+
+def _duration(value) -> int:
+    if value is None:
+        return DEFAULT_DURATION_SEC
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput.field("durationSec", "must be a whole number of seconds")
+    if not MIN_DURATION_SEC <= value <= MAX_DURATION_SEC:
+        raise InvalidInput.field("durationSec", f"must be between {MIN_DURATION_SEC} and {MAX_DURATION_SEC}")
+    return value
+
+
+def _mfa_verified(sub_account: SubAccount | None, serial_number: str, token_code: str) -> bool:
+    """True when a valid TOTP code of the sub account's MFA device came with the call; False when none came."""
+    if not serial_number and not token_code:
+        return False
+    if not token_code:
+        raise InvalidInput.field("tokenCode", "is required with serialNumber")
+    if not serial_number:
+        raise InvalidInput.field("serialNumber", "is required with tokenCode")
+    if sub_account is None or not sub_account.has_mfa:
+        raise InvalidInput.field("serialNumber", "the caller has no MFA device")
+    if not (token_code.isascii() and token_code.isdigit() and len(token_code) == 6):
+        raise InvalidInput.field("tokenCode", "must be the 6 digits the MFA device shows")
+    if not pyotp.TOTP(decrypt_secret(sub_account.mfa_secret_encrypted)).verify(token_code, valid_window=1):
+        raise InvalidInput.field("tokenCode", "does not match the MFA device")
+    return True
+
+
+def canonical_role_nrn(role_nrn) -> str | None:
+    """The NRN of a role as policies name it (the roleNo UUID lower-case and hyphenated), or None if it is no role
+    NRN. Authorization and the lookup both use this spelling, so no other spelling can slip past a Deny."""
+    if not isinstance(role_nrn, str):
+        return None
+    try:
+        parsed = nrn.parse(role_nrn.strip())
+    except nrn.InvalidNrn:
+        return None
+    if parsed.product != nrn.IAM or parsed.resource_type != "Role":
+        return None
+    try:
+        role_no = str(uuid.UUID(parsed.resource_id))
+    except ValueError:
+        role_no = parsed.resource_id
+    return nrn.build(nrn.IAM, parsed.member_no, "Role", role_no)
+
+
+def _switchable_role(account: Account, role_nrn) -> Role:
+    """The Account role a sub account of ``account`` may switch to (another account's role is simply not found:
+    switching across accounts needs the role's account targets, which come with the roles issue)."""
+    canonical = canonical_role_nrn(role_nrn)
+    if canonical is None:
+        raise InvalidInput.field("roleNrn", "must name a role: nrn:PUB:IAM::<memberNo>:Role/<roleNo>")
+    parsed = nrn.parse(canonical)
+    role = None
+    if parsed.member_no == account.member_no:
+        role = Role.objects.for_account(account).filter(role_no=parsed.resource_id).first()
+    if role is None:
+        raise NotFound("no such role")
+    if role.role_type != Role.ACCOUNT:
+        raise InvalidInput.field("roleNrn", "only Account roles can be switched to")
+    if not role.active:
+        raise InvalidInput.field("roleNrn", "the role is disabled")
+    return role
+
+
+def _check_live_keys(sub_account: SubAccount, now: datetime) -> None:
+    limit = settings.IAM_MAX_TEMPORARY_KEYS_PER_SUB_ACCOUNT
+    live = AccessKey.objects.filter(sub_account=sub_account, kind=AccessKey.TEMPORARY, expire_time__gt=now).count()
+    if live >= limit:
+        raise QuotaExceeded(f"a sub account has at most {limit} unexpired temporary keys")
+
+
+def role_session_issue(
+    *,
+    role: Role,
+    source_identity_type: str,
+    source_identity_id: str,
+    duration_sec: int,
+    sub_account: SubAccount | None = None,
+    mfa_present: bool = False,
+    now: datetime | None = None,
+    expire_time: datetime | None = None,
+) -> tuple[AccessKey, str]:
+    """A role session's temporary key. Callers check who may take the role on; this checks the role can be used."""
+    if not role.active:
+        raise InvalidInput.field("roleNrn", "the role is disabled")
+    now = now or timezone.now()
+    expire_time = expire_time or now + timedelta(seconds=_duration(duration_sec))
+    return access_key_issue(
+        account=role.account,
+        kind=AccessKey.TEMPORARY,
+        sub_account=sub_account,
+        expire_time=expire_time,
+        role=role,
+        source_identity_type=source_identity_type,
+        source_identity_id=source_identity_id,
+        mfa_present=mfa_present,
+    )
+
+
+@transaction.atomic
+def temporary_key_issue(
+    *,
+    principal: Principal,
+    duration_sec=None,
+    serial_number: str = "",
+    token_code: str = "",
+    role_nrn: str | None = None,
+) -> tuple[AccessKey, str]:
+    """``POST /api/v1/credentials`` for the calling principal. Authorization (View/getStsSessionToken, and
+    Change/switchRole on the role for a switch) happened before; this enforces who may obtain what."""
+    duration = _duration(duration_sec)
+    now = timezone.now()
+    if principal.principal_type == MAIN_ACCOUNT:
+        raise InvalidInput.field(
+            "accessKey", "only sub accounts and role sessions obtain temporary keys, not a main account's key"
+        )
+    caller = AccessKey.objects.select_related("account", "sub_account", "role").get(access_key=principal.access_key)
+    account = caller.account
+    sub_account = caller.sub_account
+    if sub_account is not None:
+        # One sub account at a time mints keys: the live-key count below must not race.
+        sub_account = SubAccount.objects.select_for_update().get(pk=sub_account.pk)
+        _check_live_keys(sub_account, now)
+    mfa = _mfa_verified(sub_account, serial_number or "", token_code or "") or caller.mfa_present
+
+    if principal.principal_type == ROLE:
+        if role_nrn not in (None, ""):
+            # Authorization refuses it first (a role session cannot change roles); say so if it ever gets here.
+            raise InvalidInput.field("roleNrn", "a role session cannot switch to another role")
+        # Renewal never outlives the session it renews.
+        return role_session_issue(
+            role=caller.role,
+            source_identity_type=caller.source_identity_type,
+            source_identity_id=caller.source_identity_id,
+            duration_sec=duration,
+            sub_account=sub_account,
+            mfa_present=mfa,
+            now=now,
+            expire_time=min(now + timedelta(seconds=duration), caller.expire_time),
+        )
+    if sub_account is None:
+        raise InvalidInput.field("accessKey", "this key belongs to no sub account")
+    if role_nrn not in (None, ""):
+        role = _switchable_role(account, role_nrn)
+        return role_session_issue(
+            role=role,
+            source_identity_type=SUB_ACCOUNT_SOURCE,
+            source_identity_id=str(sub_account.sub_account_id),
+            duration_sec=duration,
+            sub_account=sub_account,
+            mfa_present=mfa,
+            now=now,
+        )
+    expire_time = now + timedelta(seconds=duration)
+    if caller.kind == AccessKey.TEMPORARY:
+        expire_time = min(expire_time, caller.expire_time)  # a temporary key cannot extend itself
+    return access_key_issue(
+        account=account,
+        kind=AccessKey.TEMPORARY,
+        sub_account=sub_account,
+        expire_time=expire_time,
+        mfa_present=mfa,
+    )
+
+
+def expired_temporary_keys_delete(*, now: datetime | None = None, batch_size: int = 5000) -> int:
+    """Delete temporary keys past their expire time, in batches; returns how many."""
+    now = now or timezone.now()
+    deleted = 0
+    while True:
+        ids = list(
+            AccessKey.objects.filter(kind=AccessKey.TEMPORARY, expire_time__lte=now).values_list("pk", flat=True)[
+                :batch_size
+            ]
+        )
+        if not ids:
+            return deleted
+        deleted += AccessKey.objects.filter(pk__in=ids).delete()[0]
