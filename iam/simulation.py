@@ -4,8 +4,8 @@ import uuid
 from dataclasses import dataclass
 
 from iam import catalog, policy_document
-from iam.authz import principal_context
-from iam.engine import CompiledPolicies
+from iam.authz import principal_context, role_session_forbidden
+from iam.engine import EXPLICIT_DENY, CompiledPolicies, Explanation
 from iam.errors import InvalidInput, NotFound
 from iam.models import Account, Role, SubAccount
 from iam.policy_eval import Request
@@ -21,6 +21,11 @@ class SimulationSubject:
 
     policies: list[tuple[str, list]]
     base_context: dict
+    role_session: bool = False  # a role's permissions are what its sessions may do
+
+
+# A role session's fixed limit shows in explanations as this synthetic Deny statement (see iam.authz).
+ROLE_SESSION_RESTRICTION_STATEMENT = {"policyId": "role-session-restriction", "permissionIndex": 0, "effect": "Deny"}
 
 
 def subject_for_sub_account(*, account: Account, sub_account: SubAccount) -> SimulationSubject:
@@ -34,6 +39,7 @@ def subject_for_role(*, role: Role) -> SimulationSubject:
     return SimulationSubject(
         role_policies(role_id=role.pk),
         {"ncp:principalType": "Role", "ncp:principalName": role.name, "ncp:principalId": role.role_no},
+        role_session=True,
     )
 
 
@@ -80,9 +86,14 @@ def simulate(
     results = []
     for product, action in actions:
         for resource in resources:
-            explanation = compiled.explain(
-                Request(product, action, None if resource == "*" else resource), full_context
-            )
+            request = Request(product, action, None if resource == "*" else resource)
+            explanation = compiled.explain(request, full_context)
+            if subject.role_session and role_session_forbidden(request):
+                explanation = Explanation(
+                    EXPLICIT_DENY,
+                    [*explanation.matched, ROLE_SESSION_RESTRICTION_STATEMENT],
+                    explanation.missing_context_keys,
+                )
             results.append(
                 {
                     "product": product,

@@ -215,7 +215,15 @@ def test_role_permissions(admin_client, tenant):
     }
     assert rows["SubAccount:View/getGroupList"]["star"]["decision"] == "implicitDeny"
     delete = rows["SubAccount:Change/deleteRole"]
-    assert delete["star"]["decision"] == "allowed"
+    # A role's sessions may never change roles, whatever its policies allow (iam.authz.role_session_forbidden).
+    assert delete["star"] == {
+        "decision": "explicitDeny",
+        "statements": [
+            {"name": "guard", "index": 1, "effect": "Allow"},
+            {"name": "role-session-restriction", "index": 0, "effect": "Deny"},
+        ],
+        "missing": [],
+    }
     assert delete["own"]["decision"] == "explicitDeny"
     assert delete["own"]["statements"][0] == {"name": "guard", "index": 0, "effect": "Deny"}
     assert rows["SubAccount:Change/updateSubAccount"]["own"] is None  # not a Role resource

@@ -118,3 +118,18 @@ def test_simulating_someone_needs_permission_to_read_them(api, tenant):
     )
     assert person.status_code == 401
     assert "View/getSubAccountDetail" in person.json()["error"]["details"]
+
+
+@pytest.mark.django_db
+def test_simulating_a_role_shows_that_its_sessions_cannot_change_roles(api, tenant):
+    role = role_create(account=tenant.account, name="everything", role_type="Account", session_expiration_sec=600)
+    policy = policy_create(account=tenant.account, name="all", permissions=_doc(["*"]))
+    policies_attach(target=role, policy_ids=[policy.policy_id])
+    body = {"roleNo": role.role_no, "actions": ["SubAccount:Change/createGroup", "SubAccount:Change/createRole"]}
+    group, created_role = api.call("POST", URL, body, creds=tenant.root).json()["results"]
+    assert group["decision"] == "allowed"
+    assert created_role["decision"] == "explicitDeny"
+    assert created_role["matchedStatements"] == [
+        {"policyId": policy.policy_id, "permissionIndex": 0, "effect": "Allow"},
+        {"policyId": "role-session-restriction", "permissionIndex": 0, "effect": "Deny"},
+    ]

@@ -25,6 +25,7 @@ from iam.tasks import (
     policy_counter_reconcile_all,
     worker_heartbeat,
 )
+from sts.tasks import expired_temporary_keys_purge
 from tests.conftest import make_sub_account, make_tenant
 from tests.integration.conftest import AVAILABLE, NEEDS, wait_for
 
@@ -158,6 +159,28 @@ def test_audit_events_purge_old_deletes_events_past_retention_once(worker, setti
     audit_events_purge_old.apply_async()
     worker.drain()
     assert set(AuditEvent.objects.values_list("id", flat=True)) == remaining
+
+
+def test_expired_temporary_keys_purge_deletes_expired_keys_once(worker, api):
+    tenant = make_tenant("Alpha", member_no=2942)
+    _, creds = make_sub_account(tenant, "sts", actions=["View/getStsSessionToken"])
+    issued = [api.call("POST", "/api/v1/credentials", {}, creds=creds).json()["accessKey"] for _ in range(2)]
+    AccessKey.objects.filter(access_key=issued[0]).update(expire_time=ago(1))
+
+    expired_temporary_keys_purge.apply_async()
+    wait_for(lambda: not AccessKey.objects.filter(access_key=issued[0]).exists(), "the expired key to be purged")
+    assert set(AccessKey.objects.filter(account=tenant.account).values_list("access_key", flat=True)) == {
+        tenant.root.access_key,
+        creds.access_key,
+        issued[1],
+    }
+    purged = events("System:purgeExpiredTemporaryKeys")
+    assert purged == [(None, "system:expired_temporary_keys_purge", "System", {"deleted": 1})]
+
+    expired_temporary_keys_purge.apply_async()
+    worker.drain()
+    assert AccessKey.objects.filter(access_key=issued[1]).exists()
+    assert events("System:purgeExpiredTemporaryKeys") == purged
 
 
 def test_outbox_relay_sends_pending_messages_and_the_worker_runs_them(worker):
