@@ -142,11 +142,11 @@ class SubAccountGroupInline(ReadOnlyInline):
 
 
 class SubAccountAccessKeyInline(ReadOnlyInline):
-    """A sub account's access keys, without their secrets."""
+    """A sub account's access keys (its STS temporary keys and role sessions too), without their secrets."""
 
     model = AccessKey
     fk_name = "sub_account"
-    fields = ("access_key", "active", "create_time", "last_used_time")
+    fields = ("access_key", "kind", "role", "active", "create_time", "last_used_time", "expire_time")
     readonly_fields = fields
     exclude = SECRET_FIELDS[AccessKey]
 

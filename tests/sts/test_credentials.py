@@ -451,6 +451,8 @@ def test_admin_lists_role_sessions_and_disabling_one_ends_it(api, tenant, admin_
     assert "admin-seen-role" in page.content.decode() and session.secret not in page.content.decode()
     detail = admin_client.get(reverse("admin:iam_accesskey_change", args=[key.pk])).content.decode()
     assert str(sub.sub_account_id) in detail and session.secret not in detail
+    sub_page = admin_client.get(reverse("admin:iam_subaccount_change", args=[sub.pk])).content.decode()
+    assert session.access_key in sub_page and "admin-seen-role" in sub_page and session.secret not in sub_page
 
     admin_client.post(changelist, {"action": "disable_selected", "_selected_action": [key.pk]})
     response = api.call("GET", "/api/v1/sub-accounts", creds=session)
