@@ -92,11 +92,22 @@ def _switchable_role(account: Account, role_nrn) -> Role:
     return role
 
 
-def _check_live_keys(sub_account: SubAccount, now: datetime) -> None:
+def _check_live_keys(caller: AccessKey, sub_account: SubAccount | None, now: datetime) -> None:
+    """At most IAM_MAX_TEMPORARY_KEYS_PER_SUB_ACCOUNT unexpired temporary keys per sub account (its own and the role
+    sessions it started) or, for a session with no sub account behind it, per role and source identity."""
     limit = settings.IAM_MAX_TEMPORARY_KEYS_PER_SUB_ACCOUNT
-    live = AccessKey.objects.filter(sub_account=sub_account, kind=AccessKey.TEMPORARY, expire_time__gt=now).count()
-    if live >= limit:
-        raise QuotaExceeded(f"a sub account has at most {limit} unexpired temporary keys")
+    live = AccessKey.objects.filter(kind=AccessKey.TEMPORARY, expire_time__gt=now)
+    if sub_account is not None:
+        live, owner = live.filter(sub_account=sub_account), "a sub account"
+    else:
+        live = live.filter(
+            role_id=caller.role_id,
+            source_identity_type=caller.source_identity_type,
+            source_identity_id=caller.source_identity_id,
+        )
+        owner = "a session's source identity"
+    if live.count() >= limit:
+        raise QuotaExceeded(f"{owner} has at most {limit} unexpired temporary keys")
 
 
 def role_session_issue(
@@ -150,7 +161,9 @@ def temporary_key_issue(
     if sub_account is not None:
         # One sub account at a time mints keys: the live-key count below must not race.
         sub_account = SubAccount.objects.select_for_update().get(pk=sub_account.pk)
-        _check_live_keys(sub_account, now)
+    elif caller.role_id is not None:
+        Role.objects.select_for_update().get(pk=caller.role_id)
+    _check_live_keys(caller, sub_account, now)
     mfa = _mfa_verified(sub_account, serial_number or "", token_code or "") or caller.mfa_present
 
     if principal.principal_type == ROLE:

@@ -487,3 +487,19 @@ def test_a_session_with_no_sub_account_behind_it_is_decided_by_its_role(api, ten
     assert created.status_code == 401  # the role-session restriction holds here too
     denied = AuditEvent.objects.filter(result=AuditEvent.DENIED).first()
     assert denied.actor == f"{_role_nrn(tenant, role)}/ExternalAccessSubject/subject-1"
+
+
+def test_a_session_with_no_sub_account_behind_it_renews_within_the_limit(api, tenant, settings):
+    from sts.services import role_session_issue
+
+    settings.IAM_MAX_TEMPORARY_KEYS_PER_SUB_ACCOUNT = 2
+    role = _role(tenant, name="ea-renew-role", actions=[STS])
+    key, secret = role_session_issue(
+        role=role, source_identity_type="ExternalAccessSubject", source_identity_id="subject-2", duration_sec=900
+    )
+    session = Credentials(key.access_key, secret)
+    renewed = _obtain(api, session, durationSec=3600)
+    assert renewed.status_code == 200
+    assert AccessKey.objects.get(access_key=renewed.json()["accessKey"]).expire_time <= key.expire_time
+    refused = _obtain(api, session)
+    assert refused.status_code == 409 and "source identity" in refused.json()["message"]
