@@ -199,6 +199,9 @@ IAM_MAX_ACCESS_KEYS_PER_SUB_ACCOUNT = env_int("IAM_MAX_ACCESS_KEYS_PER_SUB_ACCOU
 IAM_MAX_ROOT_ACCESS_KEYS = env_int("IAM_MAX_ROOT_ACCESS_KEYS", 2)
 # Unexpired STS temporary keys (its own and the role sessions it started) a sub account may hold at once.
 IAM_MAX_TEMPORARY_KEYS_PER_SUB_ACCOUNT = env_int("IAM_MAX_TEMPORARY_KEYS_PER_SUB_ACCOUNT", 50)
+# Wrong MFA codes in a row (POST /credentials) before the device is locked, and for how long.
+IAM_MFA_MAX_FAILURES = env_int("IAM_MFA_MAX_FAILURES", 5)
+IAM_MFA_LOCK_SECONDS = env_int("IAM_MFA_LOCK_SECONDS", 300)
 
 # Celery: Redis when REDIS_URL is set, otherwise a broker kept in local files (no server needed).
 CELERY_BROKER_DIR = DATA_DIR / "broker"

@@ -107,7 +107,7 @@ def event(
     return AuditEvent(
         time=time or timezone.now(),
         account_id=account_id,
-        actor=actor.name,
+        actor=actor.name[: AuditEvent._meta.get_field("actor").max_length],
         actor_type=actor.actor_type,
         action=action,
         resource=resource or "",

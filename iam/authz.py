@@ -173,8 +173,11 @@ class EngineAuthorizer:
         if principal.is_root:
             return Decision(True)
         if principal.is_role_session:
+            own_policies = None
             for request in requests:
-                if role_session_forbidden(request):
+                if own_policies is None and touches_a_policy(request):
+                    own_policies = {policy_id for policy_id, _ in self._documents(principal)}
+                if role_session_forbidden(request, own_policies or ()):
                     return Decision(False, request, ROLE_SESSION_RESTRICTION)
         compiled = self.compiled_for(principal)
         base = principal_context(principal, request_tags=request_tags)
@@ -191,16 +194,32 @@ class EngineAuthorizer:
 
 
 # "While in the role switch state, you cannot register, edit, or delete roles" (002_864125c772492e87.txt): a role
-# session is refused every change to roles, whatever its policies say, so a session can neither widen its own
-# role nor switch on to another one.
-ROLE_SESSION_RESTRICTION = "explicitDeny: a role session cannot change roles"
+# session is refused every change to roles and to the policies attached to its own role, whatever its policies
+# say, so a session can neither widen its own role nor switch on to another one.
+ROLE_SESSION_RESTRICTION = "explicitDeny: a role session cannot change roles or its role's policies"
 
 
-def role_session_forbidden(request: Request) -> bool:
+def touches_a_policy(request: Request) -> bool:
+    """A change to one policy (update, delete, tag, untag), named by its NRN."""
+    if request.product != catalog.SUB_ACCOUNT or not request.action.startswith("Change/") or not request.resource:
+        return False
+    action = catalog.get_action(request.product, request.action)
+    return action is not None and action.group == "Policy" and "Policy" in action.resource_types
+
+
+def role_session_forbidden(request: Request, own_policy_ids=()) -> bool:
+    """What a role session may never do: change a role, or change a policy its own role has (``own_policy_ids``)."""
     if request.product != catalog.SUB_ACCOUNT or not request.action.startswith("Change/"):
         return False
     action = catalog.get_action(request.product, request.action)
-    return action is not None and action.group == "Role"
+    if action is None:
+        return False
+    if action.group == "Role":
+        return True
+    if own_policy_ids and touches_a_policy(request):
+        target = resource_of(request.resource)
+        return target is not None and target[0] == "Policy" and target[1] in own_policy_ids
+    return False
 
 
 @lru_cache(maxsize=4)

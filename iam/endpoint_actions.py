@@ -158,12 +158,12 @@ ROLE = ("Role", "roleNo")
 def sts_credentials(request, view, member_no: int) -> list[Request]:
     """POST /credentials: a temporary key needs View/getStsSessionToken; switching to a role (``roleNrn``) also
     needs Change/switchRole on that role, named as policies spell it."""
-    from sts.services import canonical_role_nrn
-
     requests = [Request(SA, "View/getStsSessionToken")]
     role_nrn = _body(request).get("roleNrn")
+    if isinstance(role_nrn, str):
+        role_nrn = role_nrn.strip()  # as the serializer reads it: blank means no switch
     if role_nrn:
-        resource = canonical_role_nrn(role_nrn) or str(role_nrn)[:300]
+        resource = nrn.canonical_role_nrn(role_nrn) or str(role_nrn)[:300]
         requests.append(Request(SA, "Change/switchRole", resource))
     return requests
 

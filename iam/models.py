@@ -88,6 +88,10 @@ class SubAccount(models.Model):
     is_mfa_mandatory = models.BooleanField(default=False)
     password = models.CharField(max_length=256, blank=True, default="")
     mfa_secret_encrypted = models.TextField(blank=True, default="")
+    # One-time use and lockout of MFA codes (STS): the last TOTP time step accepted, wrong codes in a row.
+    mfa_last_step = models.BigIntegerField(null=True, blank=True, editable=False)
+    mfa_failed_attempts = models.PositiveIntegerField(default=0, editable=False)
+    mfa_locked_until = models.DateTimeField(null=True, blank=True, editable=False)
     tags = models.JSONField(default=dict, blank=True)
     create_time = models.DateTimeField(auto_now_add=True)
     modified_time = models.DateTimeField(auto_now=True)
@@ -332,6 +336,14 @@ class AccessKey(models.Model):
     source_identity_type = models.CharField(max_length=40, blank=True, default="")
     source_identity_id = models.CharField(max_length=200, blank=True, default="")
     mfa_present = models.BooleanField(default=False, help_text="issued after a valid MFA token code")
+    issued_by = models.ForeignKey(
+        "self",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="issued_keys",
+        help_text="the key that obtained this temporary key: disabling or deleting it ends this one too",
+    )
 
     objects = AccessKeyQuerySet.as_manager()
 
@@ -351,6 +363,7 @@ class AccessKey(models.Model):
                 name="only_temporary_keys_have_a_role",
             ),
         ]
+        indexes = [models.Index(fields=["kind", "expire_time"], name="accesskey_kind_expire")]
 
     def __str__(self) -> str:
         return self.access_key

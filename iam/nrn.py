@@ -4,6 +4,7 @@ The one place that produces and parses them. Pure Python, no Django.
 """
 
 import re
+import uuid
 from dataclasses import dataclass
 
 IAM = "IAM"
@@ -67,3 +68,21 @@ def is_valid(text: str) -> bool:
     except InvalidNrn:
         return False
     return True
+
+
+def canonical_role_nrn(text) -> str | None:
+    """The NRN of a role as policies name it (a UUID roleNo lower-case and hyphenated), or None if ``text`` is no
+    IAM role NRN. Authorization and the lookup both use this spelling, so no other spelling slips past a Deny."""
+    if not isinstance(text, str):
+        return None
+    try:
+        parsed = parse(text.strip())
+    except InvalidNrn:
+        return None
+    if parsed.product != IAM or parsed.resource_type != "Role":
+        return None
+    try:
+        role_no = str(uuid.UUID(parsed.resource_id))
+    except ValueError:
+        role_no = parsed.resource_id
+    return build(IAM, parsed.member_no, "Role", role_no)

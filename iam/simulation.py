@@ -83,12 +83,13 @@ def simulate(
         raise InvalidInput.field("resourceNrns", f"at most {MAX_PAIRS} action and resource pairs at once")
     compiled = CompiledPolicies(subject.policies)
     full_context = {**subject.base_context, **context}
+    own_policies = {policy_id for policy_id, _ in subject.policies}
     results = []
     for product, action in actions:
         for resource in resources:
             request = Request(product, action, None if resource == "*" else resource)
             explanation = compiled.explain(request, full_context)
-            if subject.role_session and role_session_forbidden(request):
+            if subject.role_session and role_session_forbidden(request, own_policies):
                 explanation = Explanation(
                     EXPLICIT_DENY,
                     [*explanation.matched, ROLE_SESSION_RESTRICTION_STATEMENT],

@@ -7,17 +7,18 @@ when its role is disabled or deleted, when it has not been used for the role's s
 account behind it is suspended. Expired keys are deleted by the purge-expired-temporary-keys job.
 """
 
-import uuid
+import hmac
 from datetime import datetime, timedelta
 
 import pyotp
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
-from iam import nrn
+from iam import audit, catalog, nrn
 from iam.errors import InvalidInput, NotFound, QuotaExceeded
-from iam.models import AccessKey, Account, Role, SubAccount
+from iam.models import AccessKey, Account, AuditEvent, Role, SubAccount
 from iam.principals import MAIN_ACCOUNT, ROLE, Principal
 from iam.secrets import decrypt_secret
 from iam.services.accounts import access_key_issue
@@ -38,8 +39,35 @@ def _duration(value) -> int:
     return value
 
 
-def _mfa_verified(sub_account: SubAccount | None, serial_number: str, token_code: str) -> bool:
-    """True when a valid TOTP code of the sub account's MFA device came with the call; False when none came."""
+def mfa_device_nrn(sub_account: SubAccount) -> str:
+    """The serial number of a sub account's MFA device, as ``serialNumber`` names it: the OTP device's NRN."""
+    return nrn.build(nrn.IAM, sub_account.account.member_no, "MfaDevice", sub_account.sub_account_id)
+
+
+def _mfa_refused(sub_account: SubAccount, now: datetime, field: str, message: str, *, counts: bool = True):
+    """Record a refused MFA code (an audit event; wrong codes in a row lock the device for a while) and raise.
+    Called outside any inner transaction, so the count survives the 400 the caller gets."""
+    if counts:
+        SubAccount.objects.filter(pk=sub_account.pk).update(mfa_failed_attempts=F("mfa_failed_attempts") + 1)
+        failures = SubAccount.objects.filter(pk=sub_account.pk).values_list("mfa_failed_attempts", flat=True)[0]
+        if failures >= settings.IAM_MFA_MAX_FAILURES:
+            SubAccount.objects.filter(pk=sub_account.pk).update(
+                mfa_failed_attempts=0, mfa_locked_until=now + timedelta(seconds=settings.IAM_MFA_LOCK_SECONDS)
+            )
+    audit.record(
+        account_id=sub_account.account_id,
+        action=f"{catalog.SUB_ACCOUNT}:View/getStsSessionToken",
+        resource=nrn.build(nrn.IAM, sub_account.account.member_no, "SubAccount", sub_account.sub_account_id),
+        result=AuditEvent.FAILED,
+        detail={"reason": f"MFA: {field} {message}"},
+    )
+    raise InvalidInput.field(field, message)
+
+
+def _mfa_verified(sub_account: SubAccount | None, serial_number: str, token_code: str, now: datetime) -> bool:
+    """True when a valid, unused TOTP code of the caller's MFA device came with the call; False when none came.
+    A code is accepted once (its time step is remembered), and IAM_MFA_MAX_FAILURES wrong codes in a row lock
+    the device for IAM_MFA_LOCK_SECONDS."""
     if not serial_number and not token_code:
         return False
     if not token_code:
@@ -48,35 +76,34 @@ def _mfa_verified(sub_account: SubAccount | None, serial_number: str, token_code
         raise InvalidInput.field("serialNumber", "is required with tokenCode")
     if sub_account is None or not sub_account.has_mfa:
         raise InvalidInput.field("serialNumber", "the caller has no MFA device")
+    if serial_number.strip() != mfa_device_nrn(sub_account):
+        raise InvalidInput.field("serialNumber", "is not the caller's MFA device (GET /credentials shows it)")
     if not (token_code.isascii() and token_code.isdigit() and len(token_code) == 6):
         raise InvalidInput.field("tokenCode", "must be the 6 digits the MFA device shows")
-    if not pyotp.TOTP(decrypt_secret(sub_account.mfa_secret_encrypted)).verify(token_code, valid_window=1):
-        raise InvalidInput.field("tokenCode", "does not match the MFA device")
+    if sub_account.mfa_locked_until is not None and sub_account.mfa_locked_until > now:
+        _mfa_refused(sub_account, now, "tokenCode", "too many wrong codes: try again later", counts=False)
+    totp = pyotp.TOTP(decrypt_secret(sub_account.mfa_secret_encrypted))
+    current = totp.timecode(now)
+    matched = [
+        step for step in (current - 1, current, current + 1) if hmac.compare_digest(totp.generate_otp(step), token_code)
+    ]
+    if not matched:
+        _mfa_refused(sub_account, now, "tokenCode", "does not match the MFA device")
+    # One use per code: a conditional update, so two requests racing with the same code cannot both pass.
+    used = (
+        SubAccount.objects.filter(pk=sub_account.pk)
+        .filter(Q(mfa_last_step__isnull=True) | Q(mfa_last_step__lt=matched[0]))
+        .update(mfa_last_step=matched[0], mfa_failed_attempts=0)
+    )
+    if not used:
+        _mfa_refused(sub_account, now, "tokenCode", "has already been used: wait for the next code")
     return True
-
-
-def canonical_role_nrn(role_nrn) -> str | None:
-    """The NRN of a role as policies name it (the roleNo UUID lower-case and hyphenated), or None if it is no role
-    NRN. Authorization and the lookup both use this spelling, so no other spelling can slip past a Deny."""
-    if not isinstance(role_nrn, str):
-        return None
-    try:
-        parsed = nrn.parse(role_nrn.strip())
-    except nrn.InvalidNrn:
-        return None
-    if parsed.product != nrn.IAM or parsed.resource_type != "Role":
-        return None
-    try:
-        role_no = str(uuid.UUID(parsed.resource_id))
-    except ValueError:
-        role_no = parsed.resource_id
-    return nrn.build(nrn.IAM, parsed.member_no, "Role", role_no)
 
 
 def _switchable_role(account: Account, role_nrn) -> Role:
     """The Account role a sub account of ``account`` may switch to (another account's role is simply not found:
     switching across accounts needs the role's account targets, which come with the roles issue)."""
-    canonical = canonical_role_nrn(role_nrn)
+    canonical = nrn.canonical_role_nrn(role_nrn)
     if canonical is None:
         raise InvalidInput.field("roleNrn", "must name a role: nrn:PUB:IAM::<memberNo>:Role/<roleNo>")
     parsed = nrn.parse(canonical)
@@ -110,6 +137,7 @@ def _check_live_keys(caller: AccessKey, sub_account: SubAccount | None, now: dat
         raise QuotaExceeded(f"{owner} has at most {limit} unexpired temporary keys")
 
 
+@transaction.atomic
 def role_session_issue(
     *,
     role: Role,
@@ -120,8 +148,10 @@ def role_session_issue(
     mfa_present: bool = False,
     now: datetime | None = None,
     expire_time: datetime | None = None,
+    issued_by: AccessKey | None = None,
 ) -> tuple[AccessKey, str]:
-    """A role session's temporary key. Callers check who may take the role on; this checks the role can be used."""
+    """A role session's temporary key. Callers check who may take the role on; this checks the role can be used.
+    ``issued_by`` is the key that asked for it: disabling or deleting that key ends this session too."""
     if not role.active:
         raise InvalidInput.field("roleNrn", "the role is disabled")
     now = now or timezone.now()
@@ -135,11 +165,11 @@ def role_session_issue(
         source_identity_type=source_identity_type,
         source_identity_id=source_identity_id,
         mfa_present=mfa_present,
+        issued_by=issued_by,
     )
 
 
-@transaction.atomic
-def temporary_key_issue(
+def sts_credential_issue(
     *,
     principal: Principal,
     duration_sec=None,
@@ -155,22 +185,32 @@ def temporary_key_issue(
         raise InvalidInput.field(
             "accessKey", "only sub accounts and role sessions obtain temporary keys, not a main account's key"
         )
-    caller = AccessKey.objects.select_related("account", "sub_account", "role").get(access_key=principal.access_key)
-    account = caller.account
+    caller = AccessKey.objects.select_related("account", "sub_account__account", "role").get(
+        access_key=principal.access_key
+    )
+    if principal.principal_type == ROLE and role_nrn:
+        # Authorization refuses it first (a role session cannot change roles); say so if it ever gets here.
+        raise InvalidInput.field("roleNrn", "a role session cannot switch to another role")
+    if principal.principal_type != ROLE and caller.sub_account is None:
+        raise InvalidInput.field("accessKey", "this key belongs to no sub account")
+    # Before the transaction below: a refused code is counted and audited even though nothing is issued.
+    mfa = _mfa_verified(caller.sub_account, serial_number or "", token_code or "", now) or caller.mfa_present
+    with transaction.atomic():
+        return _issue(caller, principal, duration, mfa, role_nrn, now)
+
+
+def _issue(caller: AccessKey, principal: Principal, duration: int, mfa: bool, role_nrn, now: datetime):
     sub_account = caller.sub_account
     if sub_account is not None:
         # One sub account at a time mints keys: the live-key count below must not race.
-        sub_account = SubAccount.objects.select_for_update().get(pk=sub_account.pk)
+        sub_account = SubAccount.objects.select_for_update().select_related("account").get(pk=sub_account.pk)
     elif caller.role_id is not None:
         Role.objects.select_for_update().get(pk=caller.role_id)
     _check_live_keys(caller, sub_account, now)
-    mfa = _mfa_verified(sub_account, serial_number or "", token_code or "") or caller.mfa_present
-
+    expire_time = now + timedelta(seconds=duration)
+    if caller.kind == AccessKey.TEMPORARY:
+        expire_time = min(expire_time, caller.expire_time)  # a temporary key never outlives the key that obtained it
     if principal.principal_type == ROLE:
-        if role_nrn not in (None, ""):
-            # Authorization refuses it first (a role session cannot change roles); say so if it ever gets here.
-            raise InvalidInput.field("roleNrn", "a role session cannot switch to another role")
-        # Renewal never outlives the session it renews.
         return role_session_issue(
             role=caller.role,
             source_identity_type=caller.source_identity_type,
@@ -179,30 +219,28 @@ def temporary_key_issue(
             sub_account=sub_account,
             mfa_present=mfa,
             now=now,
-            expire_time=min(now + timedelta(seconds=duration), caller.expire_time),
+            expire_time=expire_time,
+            issued_by=caller,
         )
-    if sub_account is None:
-        raise InvalidInput.field("accessKey", "this key belongs to no sub account")
-    if role_nrn not in (None, ""):
-        role = _switchable_role(account, role_nrn)
+    if role_nrn:
         return role_session_issue(
-            role=role,
+            role=_switchable_role(caller.account, role_nrn),
             source_identity_type=SUB_ACCOUNT_SOURCE,
             source_identity_id=str(sub_account.sub_account_id),
             duration_sec=duration,
             sub_account=sub_account,
             mfa_present=mfa,
             now=now,
+            expire_time=expire_time,
+            issued_by=caller,
         )
-    expire_time = now + timedelta(seconds=duration)
-    if caller.kind == AccessKey.TEMPORARY:
-        expire_time = min(expire_time, caller.expire_time)  # a temporary key cannot extend itself
     return access_key_issue(
-        account=account,
+        account=caller.account,
         kind=AccessKey.TEMPORARY,
         sub_account=sub_account,
         expire_time=expire_time,
         mfa_present=mfa,
+        issued_by=caller,
     )
 
 

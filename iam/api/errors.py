@@ -2,7 +2,9 @@
 
 import logging
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -59,6 +61,9 @@ def exception_handler(exc, context):
         return response
     if isinstance(exc, (exceptions.PermissionDenied, DjangoPermissionDenied)):
         return Response(gateway_body("210", "Permission Denied", str(getattr(exc, "detail", ""))), status=401)
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return Response(gateway_body("100", "Bad Request Exception", f"request body is over {limit} bytes"), status=413)
     if isinstance(exc, exceptions.ParseError):
         return Response(gateway_body("100", "Bad Request Exception", str(exc.detail)), status=400)
     if isinstance(exc, exceptions.ValidationError):

@@ -15,7 +15,6 @@ from iam.api.views.groups import GroupViewSet
 from iam.api.views.policies import PolicySimulationViewSet, PolicyValidationViewSet, PolicyViewSet
 from iam.api.views.roles import RoleViewSet
 from iam.api.views.sub_accounts import JoinViewSet, SubAccountViewSet
-from sts.api.views import CredentialsViewSet
 
 router = SimpleRouter(trailing_slash=False)
 router.register("sub-accounts", SubAccountViewSet, basename="sub-accounts")
@@ -27,7 +26,6 @@ router.register("roles", RoleViewSet, basename="roles")
 router.register("join", JoinViewSet, basename="join")
 router.register("dashboard", DashboardViewSet, basename="dashboard")
 router.register("audit-events", AuditEventViewSet, basename="audit-events")
-router.register("credentials", CredentialsViewSet, basename="credentials")  # STS
 
 
 def _setting(viewset, basename: str):

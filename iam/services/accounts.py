@@ -4,6 +4,7 @@ import secrets
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from iam.errors import Conflict, InvalidInput, QuotaExceeded
 from iam.models import AccessKey, Account
@@ -35,6 +36,19 @@ def access_key_issue(
         **session,
     )
     return key, secret
+
+
+def temporary_keys_end(*, keys) -> int:
+    """End the temporary keys among ``keys`` now, and every key they obtained in turn: each is disabled and
+    expired, so re-enabling whatever ended them (a role, a sub account, a parent key) never brings them back."""
+    now = timezone.now()
+    live = AccessKey.objects.filter(kind=AccessKey.TEMPORARY, expire_time__gt=now)
+    ids = list(live.filter(pk__in=keys.values("pk")).values_list("pk", flat=True))
+    ended = 0
+    while ids:
+        ended += AccessKey.objects.filter(pk__in=ids).update(active=False, expire_time=now)
+        ids = list(live.filter(issued_by__in=ids).values_list("pk", flat=True))
+    return ended
 
 
 @transaction.atomic

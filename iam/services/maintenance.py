@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from iam import audit
 from iam.models import AccessKey, Account, AuditEvent, SubAccount, WorkerHeartbeat
+from iam.services.accounts import temporary_keys_end
 
 CHUNK = 5000
 
@@ -58,6 +59,7 @@ def inactive_sub_accounts_disable(*, now=None) -> int:
                 if not rows:
                     continue
                 SubAccount.objects.filter(pk__in=[r[0] for r in rows]).update(active=False, modified_time=now)
+                temporary_keys_end(keys=AccessKey.objects.filter(sub_account_id__in=[r[0] for r in rows]))
                 audit.record_many(
                     [
                         audit.event(

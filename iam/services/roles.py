@@ -1,11 +1,12 @@
-"""Roles: create, change, suspend and delete (targets and switching come with the roles issue)."""
+"""Roles: create, change, suspend and delete (targets come with the roles issue; switching is in sts.services)."""
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from iam.errors import Conflict, InvalidInput, QuotaExceeded
-from iam.models import Account, Role
+from iam.models import AccessKey, Account, Role
 from iam.services import validation
+from iam.services.accounts import temporary_keys_end
 
 ROLE_WIRE_NAMES = {"name": "roleName", "description": "descCont", "role_type": "roleType"}
 
@@ -74,6 +75,9 @@ def role_update(*, role: Role, **changes) -> Role:
             locked.save()
     except IntegrityError:
         raise Conflict("roleName: already in use", field_errors=[("roleName", "already in use")]) from None
+    if not locked.active:
+        # Disabling a role logs its sessions out and "STS also expires": enabling it again does not revive them.
+        temporary_keys_end(keys=AccessKey.objects.filter(role=locked))
     return locked
 
 

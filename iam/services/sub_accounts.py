@@ -11,7 +11,7 @@ from iam.errors import Conflict, InvalidInput, NotFound, QuotaExceeded
 from iam.models import LOGIN_ID_RE, AccessKey, Account, Group, GroupMembership, SubAccount
 from iam.secrets import generate_password
 from iam.services import validation
-from iam.services.accounts import access_key_issue
+from iam.services.accounts import access_key_issue, temporary_keys_end
 from iam.signals import authz_changed
 
 UPDATABLE_FIELDS = (
@@ -117,6 +117,9 @@ def sub_account_update(*, sub_account: SubAccount, **changes) -> SubAccount:
         setattr(locked, field, value)
     validation.full_clean(locked)
     locked.save()
+    if not locked.active:
+        # "Its keys and sessions stop working at once", and reactivating it does not revive them.
+        temporary_keys_end(keys=AccessKey.objects.filter(sub_account=locked))
     return locked
 
 
@@ -243,18 +246,24 @@ def _key_of(sub_account: SubAccount, access_key) -> AccessKey:
 
 @transaction.atomic
 def access_key_set_active(*, sub_account: SubAccount, access_key: str, active: bool) -> AccessKey:
-    """Enable or disable one of a sub account's keys."""
+    """Enable or disable one of a sub account's keys (disabling one ends the temporary keys it obtained)."""
     if not isinstance(active, bool):
         raise InvalidInput.field("active", "must be true or false")
     key = _key_of(sub_account, access_key)
     AccessKey.objects.filter(pk=key.pk).update(active=active)
+    if not active:
+        temporary_keys_end(keys=key.issued_keys.all())
     key.active = active
     return key
 
 
+@transaction.atomic
 def access_key_disable(*, key: AccessKey) -> AccessKey:
-    """Disable any key (admin action)."""
+    """Disable any key (admin action), ending the temporary keys it obtained; a temporary key is ended for good."""
+    if key.kind == AccessKey.TEMPORARY:
+        temporary_keys_end(keys=AccessKey.objects.filter(pk=key.pk))
     AccessKey.objects.filter(pk=key.pk).update(active=False)
+    temporary_keys_end(keys=key.issued_keys.all())
     key.active = False
     return key
 

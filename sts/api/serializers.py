@@ -12,8 +12,12 @@ class CredentialRequestSerializer(serializers.Serializer):
         max_value=services.MAX_DURATION_SEC,
         help_text="how long the key lives (default 3600)",
     )
-    serialNumber = serializers.CharField(required=False, allow_blank=True, max_length=256)
-    tokenCode = serializers.CharField(required=False, allow_blank=True, max_length=16)
+    serialNumber = serializers.CharField(
+        required=False, allow_blank=True, max_length=256, help_text="the MFA device's NRN (GET /credentials shows it)"
+    )
+    tokenCode = serializers.CharField(
+        required=False, allow_blank=True, max_length=16, help_text="the 6-digit code (a string, or an integer)"
+    )
     roleNrn = serializers.CharField(
         required=False,
         allow_blank=True,
@@ -44,5 +48,6 @@ class CallingKeySerializer(serializers.Serializer):
     principalType = serializers.CharField()
     principalNrn = serializers.CharField()
     roleNrn = serializers.CharField(required=False)
+    mfaSerialNumber = serializers.CharField(required=False, help_text="the serialNumber of the caller's MFA device")
     sourceIdentityType = serializers.CharField(required=False)
     sourceIdentityId = serializers.CharField(required=False)

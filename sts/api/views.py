@@ -28,11 +28,14 @@ class CredentialsViewSet(AccountScopedViewSet):
     schema = SingleObjectSchema()
 
     def _calling_key(self) -> AccessKey:
-        return AccessKey.objects.select_related("account", "role").get(access_key=self.request.user.access_key)
+        return AccessKey.objects.select_related("account", "role", "sub_account__account").get(
+            access_key=self.request.user.access_key
+        )
 
     @extend_schema(responses=s.CallingKeySerializer)
     def list(self, request):
         key, principal = self._calling_key(), request.user
+        sub_account = key.sub_account
         body = {
             "accessKey": key.access_key,
             "keyType": key.kind,
@@ -42,6 +45,8 @@ class CredentialsViewSet(AccountScopedViewSet):
             "principalType": principal.principal_type,
             "principalNrn": principal.nrn,
         }
+        if sub_account is not None and sub_account.has_mfa:
+            body["mfaSerialNumber"] = services.mfa_device_nrn(sub_account)
         if key.role_id is not None:
             body.update(
                 roleNrn=_role_nrn(key),
@@ -53,7 +58,10 @@ class CredentialsViewSet(AccountScopedViewSet):
     @extend_schema(request=s.CredentialRequestSerializer, responses=s.CredentialSerializer)
     def create(self, request):
         data = valid_data(s.CredentialRequestSerializer, request)
-        key, secret = services.temporary_key_issue(
+        raw_code = request.data.get("tokenCode")
+        if isinstance(raw_code, int) and not isinstance(raw_code, bool) and 0 <= raw_code <= 999_999:
+            data["tokenCode"] = f"{raw_code:06d}"  # the reference types it as an integer: 012345 arrives as 12345
+        key, secret = services.sts_credential_issue(
             principal=request.user,
             duration_sec=data.get("durationSec"),
             serial_number=data.get("serialNumber", ""),

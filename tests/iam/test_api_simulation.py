@@ -127,6 +127,10 @@ def test_simulating_a_role_shows_that_its_sessions_cannot_change_roles(api, tena
     policies_attach(target=role, policy_ids=[policy.policy_id])
     body = {"roleNo": role.role_no, "actions": ["SubAccount:Change/createGroup", "SubAccount:Change/createRole"]}
     group, created_role = api.call("POST", URL, body, creds=tenant.root).json()["results"]
+    own_policy = f"nrn:PUB:IAM::2942:Policy/{policy.policy_id}"
+    body = {"roleNo": role.role_no, "actions": ["SubAccount:Change/updatePolicy"], "resourceNrns": [own_policy]}
+    (update_own,) = api.call("POST", URL, body, creds=tenant.root).json()["results"]
+    assert update_own["decision"] == "explicitDeny"
     assert group["decision"] == "allowed"
     assert created_role["decision"] == "explicitDeny"
     assert created_role["matchedStatements"] == [

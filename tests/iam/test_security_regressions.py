@@ -250,3 +250,18 @@ def test_a_refused_signature_of_a_known_key_is_in_the_audit_trail(api, tenant):
         "signature does not match",
     )
     assert tenant.root.secret not in str(event.detail) and "wrong-secret" not in str(event.detail)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("uri", ["/api/v1/groups", "/api/v1/credentials", "/api/v1/policies"])
+def test_a_body_over_the_upload_limit_is_a_413_not_a_500(api, tenant, uri, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    before = Group.objects.count()
+    response = api.call("POST", uri, {"groupName": "x" * 20_000}, creds=tenant.root)
+    assert response.status_code == 413
+    assert response.json()["error"] == {
+        "errorCode": "100",
+        "message": "Bad Request Exception",
+        "details": "request body is over 10000 bytes",
+    }
+    assert Group.objects.count() == before

@@ -137,16 +137,72 @@ def test_valid_mfa_code_marks_the_key_and_the_condition_key(api, tenant):
     SubAccount.objects.filter(pk=sub.pk).update(mfa_secret_encrypted=encrypt_secret(secret))
     assert api.call("GET", "/api/v1/groups", creds=creds).status_code == 401
 
-    wrong = _obtain(api, creds, serialNumber="mfa-device", tokenCode="000000")
-    if wrong.status_code == 200:  # one in a million: 000000 is the current code
-        pytest.skip("the wrong code happened to be the current one")
+    device = f"nrn:PUB:IAM::{tenant.account.member_no}:MfaDevice/{sub.sub_account_id}"
+    wrong = _obtain(api, creds, serialNumber=device, tokenCode=_wrong_code(secret))
     assert wrong.status_code == 400 and wrong.json()["fieldErrors"][0]["field"] == "tokenCode"
+    failed = AuditEvent.objects.get(action=f"SubAccount:{STS}", result=AuditEvent.FAILED)
+    assert failed.detail["reason"] == "MFA: tokenCode does not match the MFA device"
+    other_device = _obtain(api, creds, serialNumber="mfa-device", tokenCode=pyotp.TOTP(secret).now())
+    assert other_device.status_code == 400 and other_device.json()["fieldErrors"][0]["field"] == "serialNumber"
 
-    response = _obtain(api, creds, serialNumber="mfa-device", tokenCode=pyotp.TOTP(secret).now())
+    response = _obtain(api, creds, serialNumber=device, tokenCode=pyotp.TOTP(secret).now())
     assert response.json()["useMfa"] is True
     temp = _creds(response)
     assert api.call("GET", "/api/v1/groups", creds=temp).status_code == 200
     assert api.call("GET", "/api/v1/credentials", creds=temp).json()["useMfa"] is True
+    assert AccessKey.objects.filter(kind=AccessKey.TEMPORARY).count() == 1
+
+
+def _wrong_code(secret: str) -> str:
+    totp = pyotp.TOTP(secret)
+    now = timezone.now()
+    valid = {totp.at(now + timedelta(seconds=offset)) for offset in (-30, 0, 30)}
+    return next(code for code in ("000000", "111111", "222222", "333333") if code not in valid)
+
+
+def _mfa_user(tenant, login_id):
+    secret = pyotp.random_base32()
+    sub, creds = make_sub_account(tenant, login_id, actions=[STS])
+    SubAccount.objects.filter(pk=sub.pk).update(mfa_secret_encrypted=encrypt_secret(secret))
+    return secret, f"nrn:PUB:IAM::{tenant.account.member_no}:MfaDevice/{sub.sub_account_id}", creds
+
+
+def test_an_mfa_code_is_accepted_once(api, tenant):
+    secret, device, creds = _mfa_user(tenant, "replayer")
+    code = pyotp.TOTP(secret).now()
+    assert _obtain(api, creds, serialNumber=device, tokenCode=code).status_code == 200
+    replay = _obtain(api, creds, serialNumber=device, tokenCode=code)
+    assert replay.status_code == 400
+    assert replay.json()["fieldErrors"] == [
+        {"field": "tokenCode", "message": "has already been used: wait for the next code"}
+    ]
+    assert AccessKey.objects.filter(kind=AccessKey.TEMPORARY).count() == 1
+
+
+def test_wrong_mfa_codes_in_a_row_lock_the_device(api, tenant, settings):
+    settings.IAM_MFA_MAX_FAILURES = 3
+    secret, device, creds = _mfa_user(tenant, "guesser")
+    for _ in range(3):
+        assert _obtain(api, creds, serialNumber=device, tokenCode=_wrong_code(secret)).status_code == 400
+    locked = _obtain(api, creds, serialNumber=device, tokenCode=pyotp.TOTP(secret).now())
+    assert locked.status_code == 400
+    assert locked.json()["fieldErrors"][0]["message"] == "too many wrong codes: try again later"
+    assert not AccessKey.objects.filter(kind=AccessKey.TEMPORARY).exists()
+    assert AuditEvent.objects.filter(action=f"SubAccount:{STS}", result=AuditEvent.FAILED).count() == 4
+    SubAccount.objects.filter(login_id="guesser").update(mfa_locked_until=timezone.now() - timedelta(seconds=1))
+    assert _obtain(api, creds, serialNumber=device, tokenCode=pyotp.TOTP(secret).now()).status_code == 200
+
+
+def test_a_token_code_sent_as_an_integer_keeps_its_leading_zeros(api, tenant, monkeypatch):
+    secret, device, creds = _mfa_user(tenant, "intcode")
+    monkeypatch.setattr(pyotp.TOTP, "generate_otp", lambda self, step: "012345")
+    response = _obtain(api, creds, serialNumber=device, tokenCode=12345)
+    assert response.status_code == 200 and response.json()["useMfa"] is True
+
+
+def test_get_credentials_shows_the_mfa_device_serial_number(api, tenant):
+    _, device, creds = _mfa_user(tenant, "serialview")
+    assert api.call("GET", "/api/v1/credentials", creds=creds).json()["mfaSerialNumber"] == device
 
 
 def test_a_temporary_key_cannot_outlive_the_key_that_obtained_it(api, tenant):
@@ -177,12 +233,40 @@ def test_temporary_keys_are_not_listed_or_counted_as_the_sub_accounts_keys(api, 
     assert created.status_code == 200
 
 
-def test_suspending_the_sub_account_stops_its_temporary_keys(api, tenant):
+def test_suspending_the_sub_account_ends_its_temporary_keys_for_good(api, tenant):
     sub, creds = make_sub_account(tenant, "suspended", actions=[STS, "View/getSubAccountList"])
     temp = _creds(_obtain(api, creds))
     sub_account_set_active(sub_account=sub, active=False)
     response = api.call("GET", "/api/v1/sub-accounts", creds=temp)
+    assert response.status_code == 401 and response.json()["error"]["details"] == "access key is disabled"
+    sub_account_set_active(sub_account=sub, active=True)
+    assert api.call("GET", "/api/v1/sub-accounts", creds=creds).status_code == 200  # its own key works again
+    assert api.call("GET", "/api/v1/sub-accounts", creds=temp).status_code == 401  # the temporary one never does
+
+
+def test_a_sub_account_suspended_behind_the_services_back_is_still_refused(api, tenant):
+    sub, creds = make_sub_account(tenant, "rawsuspend", actions=[STS, "View/getSubAccountList"])
+    temp = _creds(_obtain(api, creds))
+    SubAccount.objects.filter(pk=sub.pk).update(active=False)
+    response = api.call("GET", "/api/v1/sub-accounts", creds=temp)
     assert response.status_code == 401 and response.json()["error"]["details"] == "sub account is suspended"
+
+
+def test_disabling_or_deleting_the_key_that_obtained_a_temporary_key_ends_it(api, tenant):
+    sub, creds = make_sub_account(tenant, "parent", actions=[STS, "View/getSubAccountList"])
+    child = _creds(_obtain(api, creds))
+    grandchild = _creds(_obtain(api, child))
+    uri = f"/api/v1/sub-accounts/{sub.sub_account_id}/access-keys"
+    assert api.call("PUT", uri, {"accessKey": creds.access_key, "active": False}, creds=tenant.root).status_code == 200
+    assert api.call("PUT", uri, {"accessKey": creds.access_key, "active": True}, creds=tenant.root).status_code == 200
+    for ended in (child, grandchild):
+        response = api.call("GET", "/api/v1/sub-accounts", creds=ended)
+        assert response.status_code == 401 and response.json()["error"]["details"] == "access key is disabled"
+    assert api.call("GET", "/api/v1/sub-accounts", creds=creds).status_code == 200
+
+    another = _creds(_obtain(api, creds))
+    assert api.call("DELETE", uri, {"accessKey": creds.access_key}, creds=tenant.root).status_code == 200
+    assert not AccessKey.objects.filter(access_key=another.access_key).exists()
 
 
 def test_issuing_is_audited_without_the_secret(api, tenant):
@@ -265,15 +349,44 @@ def test_only_account_roles_can_be_switched_to(api, tenant, role_type):
     assert not AccessKey.objects.filter(role=role).exists()
 
 
-def test_a_disabled_role_cannot_be_switched_to_and_ends_its_sessions(api, tenant):
+def test_a_disabled_role_cannot_be_switched_to_and_its_sessions_end_for_good(api, tenant):
     role = _role(tenant, actions=["View/getSubAccountList"])
     _, creds = _switcher(tenant, role)
     session = _creds(_obtain(api, creds, roleNrn=_role_nrn(tenant, role)))
     role_update(role=role, active=False)
     response = api.call("GET", "/api/v1/sub-accounts", creds=session)
-    assert response.status_code == 401 and response.json()["error"]["details"] == "role is disabled"
+    assert response.status_code == 401 and response.json()["error"]["details"] == "access key is disabled"
     again = _obtain(api, creds, roleNrn=_role_nrn(tenant, role))
     assert again.status_code == 400 and again.json()["fieldErrors"][0]["field"] == "roleNrn"
+    role_update(role=role, active=True)  # "STS also expires": enabling the role again does not revive the session
+    assert api.call("GET", "/api/v1/sub-accounts", creds=session).status_code == 401
+    fresh = _creds(_obtain(api, creds, roleNrn=_role_nrn(tenant, role)))
+    assert api.call("GET", "/api/v1/sub-accounts", creds=fresh).status_code == 200
+
+
+def test_a_role_disabled_behind_the_services_back_still_refuses_its_sessions(api, tenant):
+    role = _role(tenant, name="raw-role", actions=["View/getSubAccountList"])
+    _, creds = _switcher(tenant, role)
+    session = _creds(_obtain(api, creds, roleNrn=_role_nrn(tenant, role)))
+    type(role).objects.filter(pk=role.pk).update(active=False)
+    response = api.call("GET", "/api/v1/sub-accounts", creds=session)
+    assert response.status_code == 401 and response.json()["error"]["details"] == "role is disabled"
+
+
+def test_a_temporary_key_cannot_switch_to_a_session_that_outlives_it(api, tenant):
+    role = _role(tenant, name="short-role")
+    _, creds = _switcher(tenant, role)
+    temp = _creds(_obtain(api, creds, durationSec=600))
+    session = _obtain(api, temp, roleNrn=_role_nrn(tenant, role), durationSec=43_200).json()
+    temp_key = AccessKey.objects.get(access_key=temp.access_key)
+    assert AccessKey.objects.get(access_key=session["accessKey"]).expire_time <= temp_key.expire_time
+
+
+def test_a_blank_role_nrn_is_no_switch(api, tenant):
+    _, creds = make_sub_account(tenant, "blankrole", actions=[STS])
+    response = _obtain(api, creds, roleNrn="   ")
+    assert response.status_code == 200 and "roleNrn" not in response.json()
+    assert not AuditEvent.objects.filter(action="SubAccount:Change/switchRole").exists()
 
 
 def test_deleting_the_role_ends_its_sessions(api, tenant):
@@ -298,7 +411,9 @@ def test_suspending_the_sub_account_behind_a_session_ends_it(api, tenant):
     session = _creds(_obtain(api, creds, roleNrn=_role_nrn(tenant, role)))
     sub_account_set_active(sub_account=sub, active=False)
     response = api.call("GET", "/api/v1/sub-accounts", creds=session)
-    assert response.status_code == 401 and response.json()["error"]["details"] == "sub account is suspended"
+    assert response.status_code == 401 and response.json()["error"]["details"] == "access key is disabled"
+    sub_account_set_active(sub_account=sub, active=True)
+    assert api.call("GET", "/api/v1/sub-accounts", creds=session).status_code == 401
 
 
 def test_an_unused_role_session_expires_after_the_roles_session_expiration(api, tenant):
@@ -335,9 +450,27 @@ def test_a_role_session_cannot_change_roles_whatever_its_policies_say(api, tenan
     assert onward.status_code == 401
     assert not AccessKey.objects.filter(role=second).exists()
     reasons = set(AuditEvent.objects.filter(result=AuditEvent.DENIED).values_list("detail__reason", flat=True))
-    assert reasons == {"explicitDeny: a role session cannot change roles"}
+    assert reasons == {"explicitDeny: a role session cannot change roles or its role's policies"}
     # Reading roles is still fine.
     assert api.call("GET", "/api/v1/roles", creds=session).status_code == 200
+
+
+def test_a_role_session_cannot_change_the_policies_of_its_own_role(api, tenant):
+    role = _role(tenant, name="policy-editor", actions=["Change/updatePolicy", "Change/deletePolicy", "View*"])
+    own = role_policies_of(role)[0]
+    elsewhere = _policy(tenant, "not-on-role", ["View/getGroupList"])
+    _, creds = _switcher(tenant, role)
+    session = _creds(_obtain(api, creds, roleNrn=_role_nrn(tenant, role)))
+    widened = {"permissions": policy_doc(["*"])}
+    refused = api.call("PUT", f"/api/v1/policies/{own.policy_id}", widened, creds=session)
+    assert refused.status_code == 401 and refused.json()["error"]["errorCode"] == "210"
+    own.refresh_from_db()
+    assert own.permissions[0]["targets"][0]["actions"] != ["*"]
+    assert api.call("GET", "/api/v1/sub-accounts", creds=session).status_code == 200  # View* only, as before
+    assert api.call("POST", "/api/v1/groups", {"groupName": "still-no"}, creds=session).status_code == 401
+    # Policies its role does not have are the role's to change, as its policies allow.
+    changed = api.call("PUT", f"/api/v1/policies/{elsewhere.policy_id}", {"description": "edited"}, creds=session)
+    assert changed.status_code == 200
 
 
 def test_a_role_session_renews_its_key_without_outliving_the_session(api, tenant):
@@ -503,3 +636,19 @@ def test_a_session_with_no_sub_account_behind_it_renews_within_the_limit(api, te
     assert AccessKey.objects.get(access_key=renewed.json()["accessKey"]).expire_time <= key.expire_time
     refused = _obtain(api, session)
     assert refused.status_code == 409 and "source identity" in refused.json()["message"]
+
+
+def test_a_long_source_identity_is_cut_to_fit_the_audit_trail(api, tenant):
+    from sts.services import role_session_issue
+
+    role = _role(tenant, name="long-source-role", actions=["View/getGroupList"])
+    key, secret = role_session_issue(
+        role=role,
+        source_identity_type="ExternalAccessSubject".ljust(40, "X"),
+        source_identity_id="s" * 200,
+        duration_sec=900,
+    )
+    response = api.call("POST", "/api/v1/groups", {"groupName": "nope"}, creds=Credentials(key.access_key, secret))
+    assert response.status_code == 401
+    denied = AuditEvent.objects.get(result=AuditEvent.DENIED)
+    assert len(denied.actor) == 300 and denied.actor.startswith(f"{_role_nrn(tenant, role)}/ExternalAccessSubjectXXX")
