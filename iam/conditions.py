@@ -328,6 +328,141 @@ def _static_hit(base: str, values: tuple) -> Callable[[object], bool]:
     raise ConditionError(f"unknown condition operator {base!r}")
 
 
+@lru_cache(maxsize=4096)
+def _address_bits(text: str) -> tuple[int, int] | None:
+    """(IP version, address as an integer) of a request's address text, or None."""
+    address = _address(text)
+    return None if address is None else (address.version, int(address))
+
+
+def _other_values(hit: Callable[[object], bool], negated: bool, missing_result: bool) -> Callable[[object], bool]:
+    """The clause's result for a request value that is not of the type its operator's fast path expects:
+    missing, multi-valued (any value may match), or a single value of another type."""
+
+    def other(value) -> bool:
+        if value is MISSING or value is None:
+            return missing_result
+        if isinstance(value, (list, tuple, set, frozenset)):
+            if not value:
+                return missing_result
+            for item in value:
+                if hit(item) != negated:
+                    return True
+            return False
+        return hit(value) != negated
+
+    return other
+
+
+def _static_scalar_check(base: str, values: tuple, key: str, hit, negated: bool, missing_result: bool) -> Check:
+    """A clause without a set prefix and without variables, specialised by operator: the usual request value
+    (a string; a boolean for Bool) is tested inline, everything else by ``_other_values``."""
+    other = _other_values(hit, negated, missing_result)
+    if base in ("StringEquals", "StringNotEquals"):
+        allowed = frozenset(v for v in values if isinstance(v, str))
+
+        def string_equals(context: Mapping) -> bool:
+            value = context.get(key, MISSING)
+            if value.__class__ is str:
+                return (value in allowed) != negated
+            return other(value)
+
+        return string_equals
+    if base in ("StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase"):
+        folded = frozenset(str(v).casefold() for v in values)
+
+        def string_equals_ignore_case(context: Mapping) -> bool:
+            value = context.get(key, MISSING)
+            if value.__class__ is str:
+                return (value.casefold() in folded) != negated
+            return other(value)
+
+        return string_equals_ignore_case
+    if "Like" in base:
+        flags = re.DOTALL | (re.IGNORECASE if "IgnoreCase" in base else 0)
+        match = re.compile("|".join(f"(?:{_like_regex(str(v), False).pattern})" for v in values), flags).match
+
+        def string_like(context: Mapping) -> bool:
+            value = context.get(key, MISSING)
+            if value.__class__ is str:
+                return (match(value) is not None) != negated
+            return other(value)
+
+        return string_like
+    if base in ("IpAddress", "NotIpAddress"):
+        networks = []
+        for v in values:
+            try:
+                network = _network(str(v))
+            except ValueError:
+                continue
+            networks.append((network.version, int(network.network_address), int(network.netmask)))
+        networks = tuple(networks)
+
+        def ip_address(context: Mapping) -> bool:
+            value = context.get(key, MISSING)
+            if value.__class__ is str:
+                bits = _address_bits(value)
+                if bits is not None:
+                    version, number = bits
+                    for network_version, network, mask in networks:
+                        if network_version == version and number & mask == network:
+                            return not negated
+                return negated
+            return other(value)
+
+        return ip_address
+    if base == "Bool":
+        when_true, when_false = hit(True) != negated, hit(False) != negated
+
+        def boolean(context: Mapping) -> bool:
+            value = context.get(key, MISSING)
+            if value is True:
+                return when_true
+            if value is False:
+                return when_false
+            return other(value)
+
+        return boolean
+
+    def static_check(context: Mapping) -> bool:
+        return other(context.get(key, MISSING))
+
+    return static_check
+
+
+def _static_set_check(base: str, values: tuple, key: str, hit, negated: bool, for_all: bool) -> Check:
+    """``ForAllValues:`` / ``ForAnyValue:`` without variables; String(Not)Equals members are looked up inline."""
+    allowed = frozenset(v for v in values if isinstance(v, str))
+    plain = base in ("StringEquals", "StringNotEquals")
+
+    def items_of(context: Mapping):
+        value = context.get(key, MISSING)
+        if value is MISSING or value is None:
+            return ()
+        if isinstance(value, (list, tuple, set, frozenset)):
+            return value
+        return (value,)
+
+    if for_all:
+
+        def for_all_values(context: Mapping) -> bool:
+            for item in items_of(context):
+                if ((item in allowed) if plain and item.__class__ is str else hit(item)) == negated:
+                    return False
+            return True
+
+        return for_all_values
+
+    def for_any_value(context: Mapping) -> bool:
+        for item in items_of(context):
+            if ((item in allowed) if plain and item.__class__ is str else hit(item)) != negated:
+                return True
+        return False
+
+    return for_any_value
+
+
 def compile_clause(operator: str, key: str, raw_values) -> Check:
     """A check for one (operator, key, values) clause."""
     prefix, base, if_exists = parse_operator(operator)
@@ -350,49 +485,9 @@ def compile_clause(operator: str, key: str, raw_values) -> Check:
     missing_result = if_exists or negated
     if not dynamic:
         hit = _static_hit(base, values)
-        if prefix is None and base in ("StringEquals", "StringNotEquals"):
-            allowed = frozenset(v for v in values if isinstance(v, str))
-
-            def string_equals(context: Mapping) -> bool:
-                value = context.get(key, MISSING)
-                if value.__class__ is str:  # the common case, first
-                    return (value in allowed) != negated
-                if value is MISSING or value is None:
-                    return missing_result
-                if isinstance(value, (list, tuple, set, frozenset)):
-                    if not value:
-                        return missing_result
-                    return any(hit(item) != negated for item in value)
-                return hit(value) != negated
-
-            return string_equals
         if prefix is None:
-
-            def static_check(context: Mapping) -> bool:
-                value = context.get(key, MISSING)
-                if value is MISSING or value is None:
-                    return missing_result
-                if isinstance(value, (list, tuple, set, frozenset)):
-                    if not value:
-                        return missing_result
-                    for item in value:
-                        if hit(item) != negated:
-                            return True
-                    return False
-                return hit(value) != negated
-
-            return static_check
-
-        def static_set_check(context: Mapping) -> bool:
-            value = context.get(key, MISSING)
-            items = () if value is MISSING or value is None else value
-            if not isinstance(items, (list, tuple, set, frozenset)):
-                items = (items,)
-            if prefix == "ForAllValues":
-                return all(hit(item) != negated for item in items)
-            return any(hit(item) != negated for item in items)
-
-        return static_set_check
+            return _static_scalar_check(base, values, key, hit, negated, missing_result)
+        return _static_set_check(base, values, key, hit, negated, prefix == "ForAllValues")
 
     positive = _positive_test(base)
 

@@ -10,7 +10,7 @@ action ("the action is not to be performed").
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -21,6 +21,7 @@ from iam.policy_eval import ALLOWED, EXPLICIT_DENY, IMPLICIT_DENY, Request, acti
 __all__ = ["ALLOWED", "EXPLICIT_DENY", "IMPLICIT_DENY", "CompiledPolicies", "Explanation", "Request"]
 
 EMPTY_CONTEXT: Mapping = {}
+_NO_RESOURCES: frozenset = frozenset()  # one shared empty set: most entries name no exact resource
 
 
 @lru_cache(maxsize=8192)
@@ -41,19 +42,55 @@ def resource_pattern_matches(pattern: str, resource: str | None) -> bool:
     return pattern == resource
 
 
+class _DynamicResources:
+    """resourceNrns with ``${...}`` variables, resolved against the request's context."""
+
+    __slots__ = ("patterns",)
+
+    def __init__(self, patterns: tuple[str, ...]):
+        self.patterns = patterns
+
+    def __call__(self, resource: str | None, context: Mapping) -> bool:
+        if resource is None:
+            return False
+        for pattern in self.patterns:
+            resolved = substitute(pattern, context)
+            if resolved is not None and resource_pattern_matches(resolved, resource):
+                return True
+        return False
+
+
 class ResourceMatcher:
     """The compiled resourceNrns of one target."""
 
-    __slots__ = ("any", "exact", "wildcards", "dynamic")
+    __slots__ = ("any", "exact", "wildcards", "dynamic", "_tests")
 
     def __init__(self, patterns: Iterable[str]):
         patterns = list(patterns) or ["*"]
         self.any = "*" in patterns
         self.exact = frozenset(p for p in patterns if not has_variables(p) and "*" not in p and "?" not in p)
+        if not self.exact:
+            self.exact = _NO_RESOURCES
         self.wildcards = tuple(
             _wildcard_regex(p) for p in patterns if p != "*" and not has_variables(p) and ("*" in p or "?" in p)
         )
         self.dynamic = tuple(p for p in patterns if has_variables(p))
+        self._tests: tuple | None = None
+
+    def tests(self) -> tuple[tuple[str, object], ...]:
+        """The tests of a conditional (or variable) item, cheapest first, as (kind, value): ``in`` a set of exact
+        NRNs, ``re`` one combined wildcard pattern's match, ``var`` the patterns with variables."""
+        if self._tests is None:
+            tests: list[tuple[str, object]] = []
+            if self.exact:
+                tests.append(("in", self.exact))
+            if self.wildcards:
+                pattern = "|".join(f"(?:{w.pattern})" for w in self.wildcards)
+                tests.append(("re", re.compile(pattern, re.DOTALL).match))
+            if self.dynamic:
+                tests.append(("var", _DynamicResources(self.dynamic)))
+            self._tests = tuple(tests)
+        return self._tests
 
     def matches(self, resource: str | None, context: Mapping) -> bool:
         if self.any:
@@ -70,6 +107,60 @@ class ResourceMatcher:
             if resolved is not None and resource_pattern_matches(resolved, resource):
                 return True
         return False
+
+
+def _frozen(value):
+    """A hashable image of a JSON-like value that tells apart what compiles differently (``1``, ``1.0``, ``True``,
+    ``"1"``, ``-0.0``); None for anything else, which is then compiled without sharing."""
+    if value.__class__ is str:
+        return value
+    if isinstance(value, (list, tuple)):
+        items = tuple(_frozen(v) for v in value)
+        return None if None in items else ("list", items)
+    if isinstance(value, dict):
+        items = tuple((_frozen(k), _frozen(v)) for k, v in value.items())
+        return None if any(k is None or v is None for k, v in items) else ("dict", items)
+    if value is None or value.__class__ in (bool, int, float):
+        return (value.__class__.__name__, repr(value))
+    return None
+
+
+# Compiled conditions and resource matchers are immutable, so statements with the same content share one compiled
+# form: across the principals of a process (who mostly share their groups' policies) and across recompilations after
+# a change. That keeps compiling cheap and the decision path's data small and shared. Bounded; keyed by content only.
+_SHARED_LIMIT = 16_384
+_shared_conditions: dict = {}
+_shared_matchers: dict = {}
+_shared_deciders: dict = {}  # keyed by shape and arguments: sets and patterns by value, checks by identity
+
+
+def _shared(cache: dict, key, build):
+    if key is None:
+        return build()
+    try:
+        return cache[key]
+    except KeyError:
+        pass
+    value = build()
+    if len(cache) >= _SHARED_LIMIT:
+        cache.clear()  # a rare, cheap reset; compiled forms already handed out stay valid
+    cache[key] = value
+    return value
+
+
+def _compiled_condition(condition: Mapping | None) -> tuple[Check | None, tuple[str, ...]]:
+    if not condition:
+        return None, ()
+    return _shared(
+        _shared_conditions,
+        _frozen(condition),
+        lambda: (compile_condition(condition), tuple(condition_keys(condition))),
+    )
+
+
+def _matcher(patterns) -> ResourceMatcher:
+    patterns = list(patterns or ()) or ["*"]
+    return _shared(_shared_matchers, _frozen(patterns), lambda: ResourceMatcher(patterns))
 
 
 @dataclass(frozen=True)
@@ -116,7 +207,7 @@ class _Entry:
     def _split(items: list[Item]) -> tuple[bool, frozenset, re.Pattern | None, tuple, tuple]:
         unconditional = [m for m, c, _, _ in items if c is None]
         every = any(m.any for m in unconditional)
-        exact = frozenset(r for m in unconditional for r in m.exact)
+        exact = frozenset(r for m in unconditional for r in m.exact) or _NO_RESOURCES
         wildcards = sorted({w.pattern for m in unconditional for w in m.wildcards})
         pattern = re.compile("|".join(f"(?:{w})" for w in wildcards), re.DOTALL) if wildcards else None
         conditional_everywhere = tuple(c for m, c, _, _ in items if c is not None and m.any)
@@ -133,6 +224,171 @@ class _Entry:
 
 
 _EMPTY_ENTRY = _Entry.build([], [])
+
+
+# Specialised deciders -----------------------------------------------------------------------------------------
+#
+# Each (product, action) entry becomes either a constant outcome (an unconditional Deny on every resource, or an
+# Allow on every resource with no Deny to check, or nothing at all) or a small function ``decide(resource,
+# context)`` holding only the tests that entry needs, in the order ``CompiledPolicies.decide`` has always used:
+# Denies first, then Allows, then the implicit deny.
+#
+# Those functions are generated as Python source and compiled once per *shape* (which kinds of test, how many),
+# never per policy. The source is assembled only from fixed fragments below and generated argument names
+# (``a0``, ``a1``, ...); every value that comes from a policy (resources, regexes, condition checks) reaches the
+# function as an argument of its factory and is referenced by that generated name only. No policy text is ever
+# part of the source, so a policy document cannot inject code, whatever its strings contain
+# (tests/iam/test_engine_codegen.py checks this).
+
+_OUTCOME_NAMES = {EXPLICIT_DENY: "EXPLICIT_DENY", ALLOWED: "ALLOWED", IMPLICIT_DENY: "IMPLICIT_DENY"}
+_NAMESPACE = {"EXPLICIT_DENY": EXPLICIT_DENY, "ALLOWED": ALLOWED, "IMPLICIT_DENY": IMPLICIT_DENY}
+_MAX_GENERATED_TESTS = 24  # entries with more tests than this use the generic loop (no new code per odd shape)
+
+Decider = str | Callable[[str | None, Mapping], str]
+
+
+def _plan_side(outcome: str, exact: frozenset, pattern, every: tuple, rest: tuple, shape: list, args: list) -> None:
+    """Append one side's (Deny or Allow) tests to the shape and their values to the factory arguments."""
+    if exact:
+        shape.append(("in", outcome))
+        args.append(exact)
+    if pattern is not None:
+        shape.append(("re", outcome))
+        args.append(pattern.match)
+    if every:
+        shape.append(("if", outcome, len(every)))
+        args.extend(every)
+    for _, _, matcher, check in rest:
+        tests = matcher.tests()
+        if not tests:
+            continue  # names no resource: can never match
+        shape.append(("rest", outcome, tuple(kind for kind, _ in tests), check is not None))
+        args.extend(value for _, value in tests)
+        if check is not None:
+            args.append(check)
+
+
+def _decider(entry: _Entry) -> Decider:
+    """The fastest form of one entry's decision: a constant outcome, or a generated specialised function."""
+    if entry.deny_all:
+        return EXPLICIT_DENY
+    shape: list = []
+    args: list = []
+    _plan_side(EXPLICIT_DENY, entry.deny_exact, entry.deny_pattern, entry.deny_every, entry.deny_rest, shape, args)
+    if entry.allow_all:
+        final = ALLOWED
+    else:
+        _plan_side(ALLOWED, entry.allow_exact, entry.allow_pattern, entry.allow_every, entry.allow_rest, shape, args)
+        final = IMPLICIT_DENY
+    if not shape:
+        return final
+    if len(args) > _MAX_GENERATED_TESTS:
+        return _generic_decider(entry)
+    shape.append(("end", final))
+    # Entries with the same tests (principals sharing their groups' policies) share one decider.
+    return _shared(_shared_deciders, (tuple(shape), *args), lambda: _factory(tuple(shape))(*args))
+
+
+def _source(shape: tuple) -> str:
+    """The source of ``make(a0, a1, ...)``, which returns ``decide(resource, context)`` for one shape. A shape holds
+    only kind names from the fixed set below, outcome constants and counts, all checked here; the policy values
+    the tests use are the factory's arguments, named ``a0``, ``a1``, ... in the source and bound when it is called."""
+    params: list[str] = []
+
+    def arg() -> str:
+        params.append(f"a{len(params)}")
+        return params[-1]
+
+    body: list[str] = []
+    for step in shape:
+        kind, outcome = step[0], _OUTCOME_NAMES[step[1]]
+        if kind == "in" and len(step) == 2:
+            body.append(f"if resource in {arg()}: return {outcome}")
+        elif kind == "re" and len(step) == 2:
+            body.append(f"if resource is not None and {arg()}(resource) is not None: return {outcome}")
+        elif kind == "if" and len(step) == 3 and step[2].__class__ is int and 0 < step[2] <= _MAX_GENERATED_TESTS:
+            body.append(f"if {' or '.join(f'{arg()}(context)' for _ in range(step[2]))}: return {outcome}")
+        elif kind == "rest" and len(step) == 4 and step[2] and step[3] in (True, False):
+            tests = []
+            for test in step[2]:
+                if test == "in":
+                    tests.append(f"resource in {arg()}")
+                elif test == "re":
+                    tests.append(f"(resource is not None and {arg()}(resource) is not None)")
+                elif test == "var":
+                    tests.append(f"{arg()}(resource, context)")
+                else:
+                    raise ValueError(f"unknown resource test in a decider shape: {test!r}")
+            condition = f"({' or '.join(tests)})"
+            if step[3]:
+                condition += f" and {arg()}(context)"
+            body.append(f"if {condition}: return {outcome}")
+        elif kind == "end" and len(step) == 2:
+            body.append(f"return {outcome}")
+        else:
+            raise ValueError(f"unknown step in a decider shape: {step!r}")
+    header = "def make({}):\n    def decide(resource, context):\n".format(", ".join(params))
+    return header + "\n".join(f"        {line}" for line in body) + "\n    return decide\n"
+
+
+@lru_cache(maxsize=1024)
+def _factory(shape: tuple) -> Callable[..., Callable[[str | None, Mapping], str]]:
+    """``make(a0, a1, ...) -> decide(resource, context)`` for one shape, compiled once."""
+    namespace = dict(_NAMESPACE)
+    exec(compile(_source(shape), "<iam.engine decider>", "exec"), namespace)  # noqa: S102 - no policy text in it
+    return namespace["make"]
+
+
+def _generic_decider(entry: _Entry) -> Callable[[str | None, Mapping], str]:
+    """The same decision as a generated one, by loops: for entries with more tests than are worth generating."""
+    deny_exact, deny_pattern, deny_every, deny_rest = (
+        entry.deny_exact,
+        entry.deny_pattern,
+        entry.deny_every,
+        entry.deny_rest,
+    )
+    allow_all, allow_exact, allow_pattern, allow_every, allow_rest = (
+        entry.allow_all,
+        entry.allow_exact,
+        entry.allow_pattern,
+        entry.allow_every,
+        entry.allow_rest,
+    )
+
+    def decide(resource: str | None, context: Mapping) -> str:
+        if resource in deny_exact:
+            return EXPLICIT_DENY
+        if deny_pattern is not None and resource is not None and deny_pattern.match(resource):
+            return EXPLICIT_DENY
+        for check in deny_every:
+            if check(context):
+                return EXPLICIT_DENY
+        for exact, patterns, matcher, check in deny_rest:
+            if (resource in exact or (patterns and matcher.matches(resource, context))) and (
+                check is None or check(context)
+            ):
+                return EXPLICIT_DENY
+        if allow_all or resource in allow_exact:
+            return ALLOWED
+        if allow_pattern is not None and resource is not None and allow_pattern.match(resource):
+            return ALLOWED
+        for check in allow_every:
+            if check(context):
+                return ALLOWED
+        for exact, patterns, matcher, check in allow_rest:
+            if (resource in exact or (patterns and matcher.matches(resource, context))) and (
+                check is None or check(context)
+            ):
+                return ALLOWED
+        return IMPLICIT_DENY
+
+    return decide
+
+
+# Every catalog action, undecided: a principal's deciders start from this, so any catalog action is one look-up.
+_UNLISTED: dict[tuple[str, str], Decider] = {
+    (product, action.name): IMPLICIT_DENY for product in catalog.PRODUCTS for action in catalog.actions_for(product)
+}
 
 
 @lru_cache(maxsize=4096)
@@ -177,24 +433,20 @@ class CompiledPolicies:
                 effect = statement.get("effect")
                 if effect not in ("Allow", "Deny"):
                     continue
-                condition = statement.get("condition") or None
+                check, keys = _compiled_condition(statement.get("condition") or None)
                 targets = [
-                    (
-                        t.get("product"),
-                        tuple(t.get("actions") or ()),
-                        ResourceMatcher(t.get("resourceNrns") or ["*"]),
-                    )
+                    (t.get("product"), tuple(t.get("actions") or ()), _matcher(t.get("resourceNrns")))
                     for t in statement.get("targets") or ()
                 ]
                 self._statements.append(
                     _Statement(
-                        ref=StatementRef(str(policy_id), index, effect),
-                        targets=targets,
-                        condition=compile_condition(condition),
-                        keys=tuple(condition_keys(condition)),
+                        ref=StatementRef(str(policy_id), index, effect), targets=targets, condition=check, keys=keys
                     )
                 )
         self._entries: dict[tuple[str, str], _Entry] = self._index()
+        self._deciders: dict[tuple[str, str], Decider] = dict(_UNLISTED)
+        for key, entry in self._entries.items():
+            self._deciders[key] = _decider(entry)
 
     def _index(self) -> dict[tuple[str, str], _Entry]:
         """Every catalog action any statement names, with its Deny and Allow items (expansion via the catalog)."""
@@ -203,15 +455,14 @@ class CompiledPolicies:
             deny = statement.ref.effect == "Deny"
             for t_product, patterns, matcher in statement.targets:
                 products = catalog.PRODUCTS if t_product == "*" else (t_product,)
+                item = (matcher, statement.condition, statement.ref, statement.keys)
                 for product in products:
                     names = {name for pattern in patterns for name in _expand(product, pattern)}
                     for name in names:
                         if not deny and statement.keys and not _applies(product, name, statement.keys):
                             continue
                         denies, allows = buckets.setdefault((product, name), ([], []))
-                        (denies if deny else allows).append(
-                            (matcher, statement.condition, statement.ref, statement.keys)
-                        )
+                        (denies if deny else allows).append(item)
         return {key: _Entry.build(denies, allows) for key, (denies, allows) in buckets.items()}
 
     @property
@@ -241,35 +492,13 @@ class CompiledPolicies:
 
     def decide(self, request: Request, context: Mapping = EMPTY_CONTEXT) -> str:
         """ALLOWED, EXPLICIT_DENY or IMPLICIT_DENY."""
-        entry = self._entries.get((request.product, request.action))
-        if entry is None:
-            entry = self._entry(request.product, request.action)
-        resource = request.resource
-        if entry.deny_all or resource in entry.deny_exact:
-            return EXPLICIT_DENY
-        if entry.deny_pattern is not None and resource is not None and entry.deny_pattern.match(resource):
-            return EXPLICIT_DENY
-        for check in entry.deny_every:
-            if check(context):
-                return EXPLICIT_DENY
-        for exact, patterns, matcher, check in entry.deny_rest:
-            if (resource in exact or (patterns and matcher.matches(resource, context))) and (
-                check is None or check(context)
-            ):
-                return EXPLICIT_DENY
-        if entry.allow_all or resource in entry.allow_exact:
-            return ALLOWED
-        if entry.allow_pattern is not None and resource is not None and entry.allow_pattern.match(resource):
-            return ALLOWED
-        for check in entry.allow_every:
-            if check(context):
-                return ALLOWED
-        for exact, patterns, matcher, check in entry.allow_rest:
-            if (resource in exact or (patterns and matcher.matches(resource, context))) and (
-                check is None or check(context)
-            ):
-                return ALLOWED
-        return IMPLICIT_DENY
+        try:
+            decider = self._deciders[request.product, request.action]
+        except KeyError:  # not a catalog action
+            decider = _decider(self._entry(request.product, request.action))
+        if decider.__class__ is str:
+            return decider
+        return decider(request.resource, context)
 
     def explain(self, request: Request, context: Mapping = EMPTY_CONTEXT) -> Explanation:
         """The decision with every statement that matched and the condition keys the request did not carry."""
