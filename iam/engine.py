@@ -205,6 +205,8 @@ class _Entry:
 
     @staticmethod
     def _split(items: list[Item]) -> tuple[bool, frozenset, re.Pattern | None, tuple, tuple]:
+        if not items:
+            return _NOTHING  # most entries have no Deny at all
         unconditional = [m for m, c, _, _ in items if c is None]
         every = any(m.any for m in unconditional)
         exact = frozenset(r for m in unconditional for r in m.exact) or _NO_RESOURCES
@@ -223,6 +225,7 @@ class _Entry:
         return cls(tuple(denies), tuple(allows), *cls._split(denies), *cls._split(allows))
 
 
+_NOTHING: tuple = (False, _NO_RESOURCES, None, (), ())
 _EMPTY_ENTRY = _Entry.build([], [])
 
 
@@ -385,7 +388,7 @@ def _generic_decider(entry: _Entry) -> Callable[[str | None, Mapping], str]:
     return decide
 
 
-# Every catalog action, undecided: a principal's deciders start from this, so any catalog action is one look-up.
+# Every catalog action: the keys a principal's deciders may hold.
 _UNLISTED: dict[tuple[str, str], Decider] = {
     (product, action.name): IMPLICIT_DENY for product in catalog.PRODUCTS for action in catalog.actions_for(product)
 }
@@ -443,12 +446,26 @@ class CompiledPolicies:
                         ref=StatementRef(str(policy_id), index, effect), targets=targets, condition=check, keys=keys
                     )
                 )
-        self._entries: dict[tuple[str, str], _Entry] = self._index()
-        self._deciders: dict[tuple[str, str], Decider] = dict(_UNLISTED)
-        for key, entry in self._entries.items():
-            self._deciders[key] = _decider(entry)
+        # Each action's entry and decider are built on its first decision (or by prepare()): the first decision
+        # after a change pays for the one action it asks about, not for all of them. Building twice from two
+        # threads at once is harmless: both build the same thing.
+        self._buckets = self._index()
+        self._entries: dict[tuple[str, str], _Entry] = {}
+        self._deciders: dict[tuple[str, str], Decider] = {}
 
-    def _index(self) -> dict[tuple[str, str], _Entry]:
+    def prepare(self) -> CompiledPolicies:
+        """Build every catalog action's decider now, so that no later decision builds one."""
+        for product, action in _UNLISTED:
+            self._decider_for(product, action)
+        return self
+
+    def _decider_for(self, product: str, action: str) -> Decider:
+        decider = _decider(self._entry(product, action))
+        if (product, action) in _UNLISTED:  # only catalog actions are kept: the set of keys stays bounded
+            self._deciders[product, action] = decider
+        return decider
+
+    def _index(self) -> dict[tuple[str, str], tuple[list[Item], list[Item]]]:
         """Every catalog action any statement names, with its Deny and Allow items (expansion via the catalog)."""
         buckets: dict[tuple[str, str], tuple[list[Item], list[Item]]] = {}
         for statement in self._statements:
@@ -463,7 +480,7 @@ class CompiledPolicies:
                             continue
                         denies, allows = buckets.setdefault((product, name), ([], []))
                         (denies if deny else allows).append(item)
-        return {key: _Entry.build(denies, allows) for key, (denies, allows) in buckets.items()}
+        return buckets
 
     @property
     def statement_count(self) -> int:
@@ -473,9 +490,15 @@ class CompiledPolicies:
         entry = self._entries.get((product, action))
         if entry is not None:
             return entry
-        if catalog.is_known_action(product, action):
-            return _EMPTY_ENTRY  # the index holds every catalog action any statement names
-        return self._entry_by_matching(product, action)
+        bucket = self._buckets.get((product, action))
+        if bucket is not None:
+            entry = _Entry.build(*bucket)
+        elif (product, action) in _UNLISTED:
+            entry = _EMPTY_ENTRY  # the index holds every catalog action any statement names
+        else:
+            return self._entry_by_matching(product, action)
+        self._entries[product, action] = entry
+        return entry
 
     def _entry_by_matching(self, product: str, action: str) -> _Entry:
         """An action the catalog does not know: only exact names and patterns can match it; no key applies."""
@@ -494,8 +517,8 @@ class CompiledPolicies:
         """ALLOWED, EXPLICIT_DENY or IMPLICIT_DENY."""
         try:
             decider = self._deciders[request.product, request.action]
-        except KeyError:  # not a catalog action
-            decider = _decider(self._entry(request.product, request.action))
+        except KeyError:  # the first decision of this action, or not a catalog action
+            decider = self._decider_for(request.product, request.action)
         if decider.__class__ is str:
             return decider
         return decider(request.resource, context)

@@ -137,9 +137,9 @@ def test_a_shape_outside_the_fixed_vocabulary_is_refused(shape):
 def test_principals_with_the_same_statements_share_deciders_and_different_ones_do_not():
     deny_a = _statement("Deny", [SUB_A])
     deny_b = _statement("Deny", ["nrn:PUB:IAM::2942:SubAccount/b"])
-    first = CompiledPolicies([("p1", [deny_a, _statement("Allow")])])
-    second = CompiledPolicies([("p2", [_statement("Allow"), deny_a])])
-    third = CompiledPolicies([("p3", [deny_b, _statement("Allow")])])
+    first = CompiledPolicies([("p1", [deny_a, _statement("Allow")])]).prepare()
+    second = CompiledPolicies([("p2", [_statement("Allow"), deny_a])]).prepare()
+    third = CompiledPolicies([("p3", [deny_b, _statement("Allow")])]).prepare()
     key = ("SubAccount", ACTION)
     assert first._deciders[key] is second._deciders[key]
     assert first._deciders[key] is not third._deciders[key]
@@ -181,3 +181,16 @@ def test_entries_with_many_tests_use_the_generic_decider_and_agree_with_the_refe
         for context in ({}, {"ncp:resourceTag/team": str(i)}, {"ncp:resourceTag/env": "prod"}):
             request = Request("SubAccount", ACTION, f"nrn:PUB:IAM::2942:SubAccount/{i}")
             assert compiled.decide(request, context) == reference_eval.evaluate(policies, request, context)
+
+
+def test_deciders_are_built_on_first_use_and_prepare_builds_them_all():
+    compiled = CompiledPolicies([("p1", [_statement("Deny", [SUB_A]), _statement("Allow")])])
+    assert compiled._deciders == {}
+    assert compiled.decide(Request("SubAccount", ACTION, SUB_A)) == EXPLICIT_DENY
+    assert list(compiled._deciders) == [("SubAccount", ACTION)]
+    assert compiled.decide(Request("SubAccount", "View/getGroupList")) == IMPLICIT_DENY
+    assert compiled.decide(Request("SubAccount", "View/notInTheCatalog")) == IMPLICIT_DENY
+    assert ("SubAccount", "View/notInTheCatalog") not in compiled._deciders  # unknown names are never kept
+    compiled.prepare()
+    assert set(compiled._deciders) == set(engine._UNLISTED)
+    assert compiled.decide(Request("SubAccount", ACTION, SUB_A)) == EXPLICIT_DENY
