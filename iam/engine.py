@@ -457,6 +457,7 @@ class CompiledPolicies:
         """Build every catalog action's decider now, so that no later decision builds one."""
         for product, action in _UNLISTED:
             self._decider_for(product, action)
+        self._buckets = {}  # every catalog action's entry is built: the raw buckets are no longer needed
         return self
 
     def _decider_for(self, product: str, action: str) -> Decider:
