@@ -192,5 +192,9 @@ def test_deciders_are_built_on_first_use_and_prepare_builds_them_all():
     assert compiled.decide(Request("SubAccount", "View/notInTheCatalog")) == IMPLICIT_DENY
     assert ("SubAccount", "View/notInTheCatalog") not in compiled._deciders  # unknown names are never kept
     compiled.prepare()
-    assert set(compiled._deciders) == set(engine._UNLISTED)
+    # Prepared, it keeps only the actions some statement names (the rest are an implicit deny, never stored).
+    assert set(compiled._deciders) == {("SubAccount", ACTION)}
     assert compiled.decide(Request("SubAccount", ACTION, SUB_A)) == EXPLICIT_DENY
+    assert compiled.decide(Request("SubAccount", ACTION, "nrn:PUB:IAM::2942:SubAccount/b")) == ALLOWED
+    assert compiled.decide(Request("SubAccount", "View/getGroupList")) == IMPLICIT_DENY
+    assert set(compiled._deciders) == {("SubAccount", ACTION)}
