@@ -210,23 +210,17 @@ def _issue(caller: AccessKey, principal: Principal, duration: int, mfa: bool, ro
     expire_time = now + timedelta(seconds=duration)
     if caller.kind == AccessKey.TEMPORARY:
         expire_time = min(expire_time, caller.expire_time)  # a temporary key never outlives the key that obtained it
-    if principal.principal_type == ROLE:
+    if principal.principal_type == ROLE:  # renewal: the same role, the same identity behind it
+        role, source = caller.role, (caller.source_identity_type, caller.source_identity_id)
+    elif role_nrn:  # a sub account switching to a role
+        role, source = _switchable_role(caller.account, role_nrn), (SUB_ACCOUNT_SOURCE, str(sub_account.sub_account_id))
+    else:
+        role = None
+    if role is not None:
         return role_session_issue(
-            role=caller.role,
-            source_identity_type=caller.source_identity_type,
-            source_identity_id=caller.source_identity_id,
-            duration_sec=duration,
-            sub_account=sub_account,
-            mfa_present=mfa,
-            now=now,
-            expire_time=expire_time,
-            issued_by=caller,
-        )
-    if role_nrn:
-        return role_session_issue(
-            role=_switchable_role(caller.account, role_nrn),
-            source_identity_type=SUB_ACCOUNT_SOURCE,
-            source_identity_id=str(sub_account.sub_account_id),
+            role=role,
+            source_identity_type=source[0],
+            source_identity_id=source[1],
             duration_sec=duration,
             sub_account=sub_account,
             mfa_present=mfa,
