@@ -367,6 +367,7 @@ def _static_scalar_check(base: str, values: tuple, key: str, hit, negated: bool,
                 return (value in allowed) != negated
             return other(value)
 
+        string_equals.inline_clause = ("not in" if negated else "in", key, allowed, other)
         return string_equals
     if base in ("StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase"):
         folded = frozenset(str(v).casefold() for v in values)
@@ -388,6 +389,7 @@ def _static_scalar_check(base: str, values: tuple, key: str, hit, negated: bool,
                 return (match(value) is not None) != negated
             return other(value)
 
+        string_like.inline_clause = ("no match" if negated else "match", key, match, other)
         return string_like
     if base in ("IpAddress", "NotIpAddress"):
         networks = []
@@ -423,6 +425,7 @@ def _static_scalar_check(base: str, values: tuple, key: str, hit, negated: bool,
                 return when_false
             return other(value)
 
+        boolean.inline_clause = ("bool", key, (when_true, when_false), other)
         return boolean
 
     def static_check(context: Mapping) -> bool:
@@ -519,24 +522,43 @@ def compile_clause(operator: str, key: str, raw_values) -> Check:
     return check
 
 
+MAX_INLINE_CLAUSES = 3
+
+
 def compile_condition(condition: Mapping | None) -> Check | None:
-    """One check for a whole condition block (None when there is no condition)."""
+    """One check for a whole condition block (None when there is no condition).
+
+    When every clause is of a kind the engine's generated deciders test inline, the check also carries ``inline``:
+    one ``(kind, key, value, other)`` per clause, where ``kind`` is ``in`` / ``not in`` (a string request value's
+    membership in the set ``value``), ``match`` / ``no match`` (``value`` is a regex's match method) or ``bool``
+    (``value`` is the result for True and for False), and ``other(request_value)`` is the clause's result for any
+    other request value (missing, multi-valued, of another type). Tested that way, a clause means what the check
+    means."""
     if not condition:
         return None
     checks = [compile_clause(op, key, vals) for op, clauses in condition.items() for key, vals in clauses.items()]
     if len(checks) == 1:
-        return checks[0]
-    if len(checks) == 2:
+        combined = checks[0]
+    elif len(checks) == 2:
         first, second = checks
-        return lambda context: first(context) and second(context)
 
-    def every(context: Mapping) -> bool:
-        for check in checks:
-            if not check(context):
-                return False
-        return True
+        def both(context: Mapping) -> bool:
+            return first(context) and second(context)
 
-    return every
+        combined = both
+    else:
+
+        def every(context: Mapping) -> bool:
+            for check in checks:
+                if not check(context):
+                    return False
+            return True
+
+        combined = every
+    clauses = [getattr(check, "inline_clause", None) for check in checks]
+    if len(clauses) <= MAX_INLINE_CLAUSES and None not in clauses:
+        combined.inline = tuple(clauses)
+    return combined
 
 
 def condition_keys(condition: Mapping | None) -> list[str]:

@@ -15,7 +15,15 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from iam import catalog
-from iam.conditions import Check, compile_condition, condition_keys, has_variables, substitute
+from iam.conditions import (
+    MAX_INLINE_CLAUSES,
+    MISSING,
+    Check,
+    compile_condition,
+    condition_keys,
+    has_variables,
+    substitute,
+)
 from iam.policy_eval import ALLOWED, EXPLICIT_DENY, IMPLICIT_DENY, Request, action_matches
 
 __all__ = ["ALLOWED", "EXPLICIT_DENY", "IMPLICIT_DENY", "CompiledPolicies", "Explanation", "Request"]
@@ -232,26 +240,45 @@ _EMPTY_ENTRY = _Entry.build([], [])
 # Specialised deciders -----------------------------------------------------------------------------------------
 #
 # Each (product, action) entry becomes either a constant outcome (an unconditional Deny on every resource, or an
-# Allow on every resource with no Deny to check, or nothing at all) or a small function ``decide(resource,
-# context)`` holding only the tests that entry needs, in the order ``CompiledPolicies.decide`` has always used:
-# Denies first, then Allows, then the implicit deny.
+# Allow on every resource with no Deny to check, or nothing at all) or a decider: a tuple ``(decide, v1, v2, ...)``
+# called as ``decide(decider, resource, context)``, holding only the tests that entry needs, in the order decisions
+# have always used: Denies first, then Allows, then the implicit deny. One tuple rather than a closure, because
+# decisions are memory-bound: a closure would add a function object, its closure tuple and one cell per value.
 #
-# Those functions are generated as Python source and compiled once per *shape* (which kinds of test, how many),
-# never per policy. The source is assembled only from fixed fragments below and generated argument names
-# (``a0``, ``a1``, ...); every value that comes from a policy (resources, regexes, condition checks) reaches the
-# function as an argument of its factory and is referenced by that generated name only. No policy text is ever
-# part of the source, so a policy document cannot inject code, whatever its strings contain
-# (tests/iam/test_engine_codegen.py checks this).
+# ``decide`` is generated as Python source and compiled once per *shape* (which kinds of test, how many), never
+# per policy. The source is assembled only from fixed fragments below; every value that comes from a policy
+# (resources, regexes, condition keys and values, checks) is read from the decider tuple by position (``t[1]``,
+# ``t[2]``, ...). No policy text is ever part of the source, so a policy document cannot inject code, whatever its
+# strings contain (tests/iam/test_engine_codegen.py checks this).
 
 _OUTCOME_NAMES = {EXPLICIT_DENY: "EXPLICIT_DENY", ALLOWED: "ALLOWED", IMPLICIT_DENY: "IMPLICIT_DENY"}
-_NAMESPACE = {"EXPLICIT_DENY": EXPLICIT_DENY, "ALLOWED": ALLOWED, "IMPLICIT_DENY": IMPLICIT_DENY}
-_MAX_GENERATED_TESTS = 24  # entries with more tests than this use the generic loop (no new code per odd shape)
+_NAMESPACE = {"EXPLICIT_DENY": EXPLICIT_DENY, "ALLOWED": ALLOWED, "IMPLICIT_DENY": IMPLICIT_DENY, "MISSING": MISSING}
+_MAX_GENERATED_TESTS = 32  # entries with more values than this use the generic loop (no new code per odd shape)
 
-Decider = str | Callable[[str | None, Mapping], str]
+Decider = str | tuple  # a constant outcome, or (decide, *values): see above
+
+
+def _check_step(check: Check, args: list):
+    """A check's token in a shape, its values appended to ``args``: ``"call"`` (the check is called), or one token
+    per clause that the generated code tests inline (see ``compile_condition``)."""
+    clauses = getattr(check, "inline", None)
+    if not clauses:
+        args.append(check)
+        return "call"
+    tokens = []
+    for kind, key, value, other in clauses:
+        if kind == "bool":
+            when_true, when_false = value
+            tokens.append(("bool", bool(when_true), bool(when_false)))
+            args.extend((key, other))
+        else:
+            tokens.append(kind)
+            args.extend((key, value, other))
+    return tuple(tokens)
 
 
 def _plan_side(outcome: str, exact: frozenset, pattern, every: tuple, rest: tuple, shape: list, args: list) -> None:
-    """Append one side's (Deny or Allow) tests to the shape and their values to the factory arguments."""
+    """Append one side's (Deny or Allow) tests to the shape and their values to the decider's values."""
     if exact:
         shape.append(("in", outcome))
         args.append(exact)
@@ -259,20 +286,19 @@ def _plan_side(outcome: str, exact: frozenset, pattern, every: tuple, rest: tupl
         shape.append(("re", outcome))
         args.append(pattern.match)
     if every:
-        shape.append(("if", outcome, len(every)))
-        args.extend(every)
+        shape.append(("if", outcome, tuple(_check_step(check, args) for check in every)))
     for _, _, matcher, check in rest:
         tests = matcher.tests()
         if not tests:
             continue  # names no resource: can never match
-        shape.append(("rest", outcome, tuple(kind for kind, _ in tests), check is not None))
         args.extend(value for _, value in tests)
-        if check is not None:
-            args.append(check)
+        shape.append(
+            ("rest", outcome, tuple(kind for kind, _ in tests), None if check is None else _check_step(check, args))
+        )
 
 
 def _decider(entry: _Entry) -> Decider:
-    """The fastest form of one entry's decision: a constant outcome, or a generated specialised function."""
+    """The fastest form of one entry's decision: a constant outcome, or a decider tuple (see above)."""
     if entry.deny_all:
         return EXPLICIT_DENY
     shape: list = []
@@ -286,21 +312,59 @@ def _decider(entry: _Entry) -> Decider:
     if not shape:
         return final
     if len(args) > _MAX_GENERATED_TESTS:
-        return _generic_decider(entry)
+        return (_call_generic, _generic_decider(entry))
     shape.append(("end", final))
+    shape = tuple(shape)
     # Entries with the same tests (principals sharing their groups' policies) share one decider.
-    return _shared(_shared_deciders, (tuple(shape), *args), lambda: _factory(tuple(shape))(*args))
+    return _shared(_shared_deciders, (shape, *args), lambda: (_factory(shape), *args))
+
+
+_CLAUSE_TESTS = {  # a string request value ``v`` against the clause's set or match method ``X``
+    "in": "v in {X}",
+    "not in": "v not in {X}",
+    "match": "{X}(v) is not None",
+    "no match": "{X}(v) is None",
+}
 
 
 def _source(shape: tuple) -> str:
-    """The source of ``make(a0, a1, ...)``, which returns ``decide(resource, context)`` for one shape. A shape holds
-    only kind names from the fixed set below, outcome constants and counts, all checked here; the policy values
-    the tests use are the factory's arguments, named ``a0``, ``a1``, ... in the source and bound when it is called."""
-    params: list[str] = []
+    """The source of ``decide(t, resource, context)`` for one shape, where ``t`` is the decider: this function
+    followed by the values its tests use. A shape holds only kind names from the fixed sets here, outcome constants,
+    booleans and counts, all checked here; every value that comes from a policy (resources, regexes, condition keys
+    and values, checks) is read from ``t`` by position, so no policy text is ever part of the source."""
+    count = 0
 
     def arg() -> str:
-        params.append(f"a{len(params)}")
-        return params[-1]
+        nonlocal count
+        count += 1
+        return f"t[{count}]"
+
+    def check(token) -> str:
+        if token == "call":
+            return f"{arg()}(context)"
+        if token.__class__ is not tuple or not 0 < len(token) <= MAX_INLINE_CLAUSES:
+            raise ValueError(f"unknown check in a decider shape: {token!r}")
+        clauses = []
+        for clause in token:
+            if clause.__class__ is str and clause in _CLAUSE_TESTS:
+                key, value, other = arg(), arg(), arg()
+                test = _CLAUSE_TESTS[clause].format(X=value)
+                clauses.append(f"({test} if (v := context.get({key}, MISSING)).__class__ is str else {other}(v))")
+            elif (
+                clause.__class__ is tuple
+                and len(clause) == 3
+                and clause[0] == "bool"
+                and clause[1].__class__ is bool
+                and clause[2].__class__ is bool
+            ):
+                key, other = arg(), arg()
+                clauses.append(
+                    f"({clause[1]} if (v := context.get({key}, MISSING)) is True else {clause[2]} if v is False "
+                    f"else {other}(v))"
+                )
+            else:
+                raise ValueError(f"unknown clause in a decider shape: {clause!r}")
+        return clauses[0] if len(clauses) == 1 else "(" + " and ".join(clauses) + ")"
 
     body: list[str] = []
     for step in shape:
@@ -309,9 +373,11 @@ def _source(shape: tuple) -> str:
             body.append(f"if resource in {arg()}: return {outcome}")
         elif kind == "re" and len(step) == 2:
             body.append(f"if resource is not None and {arg()}(resource) is not None: return {outcome}")
-        elif kind == "if" and len(step) == 3 and step[2].__class__ is int and 0 < step[2] <= _MAX_GENERATED_TESTS:
-            body.append(f"if {' or '.join(f'{arg()}(context)' for _ in range(step[2]))}: return {outcome}")
-        elif kind == "rest" and len(step) == 4 and step[2] and step[3] in (True, False):
+        elif (
+            kind == "if" and len(step) == 3 and step[2].__class__ is tuple and 0 < len(step[2]) <= _MAX_GENERATED_TESTS
+        ):
+            body.append(f"if {' or '.join(check(token) for token in step[2])}: return {outcome}")
+        elif kind == "rest" and len(step) == 4 and step[2].__class__ is tuple and 0 < len(step[2]) <= 3:
             tests = []
             for test in step[2]:
                 if test == "in":
@@ -323,23 +389,27 @@ def _source(shape: tuple) -> str:
                 else:
                     raise ValueError(f"unknown resource test in a decider shape: {test!r}")
             condition = f"({' or '.join(tests)})"
-            if step[3]:
-                condition += f" and {arg()}(context)"
+            if step[3] is not None:
+                condition += f" and {check(step[3])}"
             body.append(f"if {condition}: return {outcome}")
         elif kind == "end" and len(step) == 2:
             body.append(f"return {outcome}")
         else:
             raise ValueError(f"unknown step in a decider shape: {step!r}")
-    header = "def make({}):\n    def decide(resource, context):\n".format(", ".join(params))
-    return header + "\n".join(f"        {line}" for line in body) + "\n    return decide\n"
+    return "def decide(t, resource, context):\n" + "".join(f"    {line}\n" for line in body)
 
 
 @lru_cache(maxsize=1024)
-def _factory(shape: tuple) -> Callable[..., Callable[[str | None, Mapping], str]]:
-    """``make(a0, a1, ...) -> decide(resource, context)`` for one shape, compiled once."""
+def _factory(shape: tuple) -> Callable[[tuple, str | None, Mapping], str]:
+    """``decide(t, resource, context)`` for one shape, compiled once."""
     namespace = dict(_NAMESPACE)
     exec(compile(_source(shape), "<iam.engine decider>", "exec"), namespace)  # noqa: S102 - no policy text in it
-    return namespace["make"]
+    return namespace["decide"]
+
+
+def _call_generic(t: tuple, resource: str | None, context: Mapping) -> str:
+    """The function of a decider ``(_call_generic, decide)`` built by ``_generic_decider``."""
+    return t[1](resource, context)
 
 
 def _generic_decider(entry: _Entry) -> Callable[[str | None, Mapping], str]:
@@ -528,7 +598,7 @@ class CompiledPolicies:
             decider = self._decider_for(request.product, request.action)
         if decider.__class__ is str:
             return decider
-        return decider(request.resource, context)
+        return decider[0](decider, request.resource, context)
 
     def explain(self, request: Request, context: Mapping = EMPTY_CONTEXT) -> Explanation:
         """The decision with every statement that matched and the condition keys the request did not carry."""

@@ -16,6 +16,7 @@ HOSTILE = [
     "__import__('os').system('false')",
     "'); raise SystemExit; ('",
     "a0",
+    "t[1]",
     "resource",
     "context",
     "EXPLICIT_DENY",
@@ -48,6 +49,13 @@ def _hostile_policies(values=HOSTILE):
         statements.append(_statement("Deny", [value], {"StringLike": {"ncp:resourceTag/team": [value + "-deny*"]}}))
         statements.append(_statement("Allow", [value], {"StringNotEquals": {"ncp:resourceTag/env": [value]}}))
         statements.append(_statement("Allow", ["*"], {"StringEqualsIgnoreCase": {"ncp:resourceTag/" + value: [value]}}))
+        statements.append(
+            _statement(
+                "Deny",
+                ["*"],
+                {"Bool": {"ncp:resourceTag/b" + value: "true"}, "StringNotLike": {"ncp:resourceTag/" + value: [value]}},
+            )
+        )
     statements.append(_statement("Allow", ["nrn:PUB:IAM::2942:SubAccount/*"]))
     return [("p'); import os; ('", statements)]
 
@@ -80,14 +88,23 @@ def test_policy_text_never_reaches_the_generated_source(generated_sources):
     assert len(generated_sources) >= 3
     for source in generated_sources:
         for value in HOSTILE:
-            assert value not in source or value in ("a0", "resource", "context", "EXPLICIT_DENY", "return ALLOWED")
+            assert value not in source or value in (
+                "a0",
+                "t[1]",
+                "resource",
+                "context",
+                "EXPLICIT_DENY",
+                "return ALLOWED",
+            )
         assert "import" not in source and "os" not in re.findall(r"[A-Za-z_]+", source)
-        # Only the fixed vocabulary: generated argument names, the two parameters and the outcome constants.
+        # Only the fixed vocabulary: the parameters, the decider's values by position, the outcome constants.
         words = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", source))
-        assert words <= {"def", "make", "decide", "resource", "context", "if", "in", "is", "not", "None", "or", "and",
-                         "return", "EXPLICIT_DENY", "ALLOWED", "IMPLICIT_DENY"} | {
-            w for w in words if re.fullmatch(r"a\d+", w)
-        }  # fmt: skip
+        assert words <= {"def", "decide", "t", "resource", "context", "if", "in", "is", "not", "None", "or", "and",
+                         "return", "EXPLICIT_DENY", "ALLOWED", "IMPLICIT_DENY", "else", "v", "get", "MISSING",
+                         "__class__", "str", "True", "False"}  # fmt: skip
+        assert not re.search(r"['\"\\#;]", source)  # no string literal, comment or second statement on a line
+    # Conditions were tested inline (their keys and values read from the decider too), not only called.
+    assert any("context.get(t[" in source for source in generated_sources)
 
 
 @pytest.mark.parametrize("value", HOSTILE)
@@ -127,6 +144,12 @@ def test_a_hostile_resource_is_matched_exactly_not_evaluated():
         (("end", ALLOWED, "x"),),
         (("exec", ALLOWED),),
         (("if", EXPLICIT_DENY, 10**6),),
+        (("if", EXPLICIT_DENY, (("import os",),)),),
+        (("if", EXPLICIT_DENY, (("in", "x"),)),),
+        (("if", EXPLICIT_DENY, ((("bool", "__import__('os')", True),),)),),
+        (("if", EXPLICIT_DENY, ((("bool", 1, 0),),)),),
+        (("if", EXPLICIT_DENY, ("call",) * 1000),),
+        (("rest", EXPLICIT_DENY, ("in",), ("not in; import os",)),),
     ],
 )
 def test_a_shape_outside_the_fixed_vocabulary_is_refused(shape):
