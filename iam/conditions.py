@@ -335,6 +335,16 @@ def _address_bits(text: str) -> tuple[int, int] | None:
     return None if address is None else (address.version, int(address))
 
 
+def _prefixes(values: tuple) -> tuple[str, ...] | None:
+    """The prefixes of StringLike values that are all ``abc*`` (one trailing star, no other wildcard), else None."""
+    prefixes = []
+    for value in values:
+        if not (isinstance(value, str) and value.endswith("*") and value.count("*") == 1 and "?" not in value):
+            return None
+        prefixes.append(value[:-1])
+    return tuple(prefixes)
+
+
 def _other_values(hit: Callable[[object], bool], negated: bool, missing_result: bool) -> Callable[[object], bool]:
     """The clause's result for a request value that is not of the type its operator's fast path expects:
     missing, multi-valued (any value may match), or a single value of another type."""
@@ -380,6 +390,17 @@ def _static_scalar_check(base: str, values: tuple, key: str, hit, negated: bool,
 
         return string_equals_ignore_case
     if "Like" in base:
+        prefixes = _prefixes(values) if "IgnoreCase" not in base else None
+        if prefixes is not None:  # every value is ``abc*``: the usual case, and str.startswith is quicker
+
+            def string_like_prefix(context: Mapping) -> bool:
+                value = context.get(key, MISSING)
+                if value.__class__ is str:
+                    return value.startswith(prefixes) != negated
+                return other(value)
+
+            string_like_prefix.inline_clause = ("no prefix" if negated else "prefix", key, prefixes, other)
+            return string_like_prefix
         flags = re.DOTALL | (re.IGNORECASE if "IgnoreCase" in base else 0)
         match = re.compile("|".join(f"(?:{_like_regex(str(v), False).pattern})" for v in values), flags).match
 
@@ -400,6 +421,19 @@ def _static_scalar_check(base: str, values: tuple, key: str, hit, negated: bool,
                 continue
             networks.append((network.version, int(network.network_address), int(network.netmask)))
         networks = tuple(networks)
+        if len(networks) == 1:
+            ((only_version, only_network, only_mask),) = networks
+
+            def ip_address_in_one(context: Mapping) -> bool:
+                value = context.get(key, MISSING)
+                if value.__class__ is str:
+                    bits = _address_bits(value)
+                    if bits is not None and bits[0] == only_version and bits[1] & only_mask == only_network:
+                        return not negated
+                    return negated
+                return other(value)
+
+            return ip_address_in_one
 
         def ip_address(context: Mapping) -> bool:
             value = context.get(key, MISSING)
@@ -435,35 +469,49 @@ def _static_scalar_check(base: str, values: tuple, key: str, hit, negated: bool,
 
 
 def _static_set_check(base: str, values: tuple, key: str, hit, negated: bool, for_all: bool) -> Check:
-    """``ForAllValues:`` / ``ForAnyValue:`` without variables; String(Not)Equals members are looked up inline."""
+    """``ForAllValues:`` / ``ForAnyValue:`` without variables. For String(Not)Equals a list of request values is
+    compared with the policy's set in one set operation (a value that is not a string is in no such set)."""
     allowed = frozenset(v for v in values if isinstance(v, str))
-    plain = base in ("StringEquals", "StringNotEquals")
 
-    def items_of(context: Mapping):
-        value = context.get(key, MISSING)
+    def items_of(value):
         if value is MISSING or value is None:
             return ()
         if isinstance(value, (list, tuple, set, frozenset)):
             return value
         return (value,)
 
-    if for_all:
-
-        def for_all_values(context: Mapping) -> bool:
-            for item in items_of(context):
-                if ((item in allowed) if plain and item.__class__ is str else hit(item)) == negated:
+    def loop(value) -> bool:
+        if for_all:
+            for item in items_of(value):
+                if hit(item) == negated:
                     return False
             return True
-
-        return for_all_values
-
-    def for_any_value(context: Mapping) -> bool:
-        for item in items_of(context):
-            if ((item in allowed) if plain and item.__class__ is str else hit(item)) != negated:
+        for item in items_of(value):
+            if hit(item) != negated:
                 return True
         return False
 
-    return for_any_value
+    if base not in ("StringEquals", "StringNotEquals"):
+
+        def set_check(context: Mapping) -> bool:
+            return loop(context.get(key, MISSING))
+
+        return set_check
+
+    # all(in) is issuperset, all(not in) isdisjoint, any(in) is not isdisjoint, any(not in) is not issuperset.
+    test = allowed.isdisjoint if for_all == negated else allowed.issuperset
+    expected = for_all
+
+    def string_set_check(context: Mapping) -> bool:
+        value = context.get(key, MISSING)
+        if value.__class__ is list:
+            try:
+                return test(value) == expected
+            except TypeError:  # an unhashable item: compared one by one
+                pass
+        return loop(value)
+
+    return string_set_check
 
 
 def compile_clause(operator: str, key: str, raw_values) -> Check:

@@ -71,7 +71,7 @@ class _DynamicResources:
 class ResourceMatcher:
     """The compiled resourceNrns of one target."""
 
-    __slots__ = ("any", "exact", "wildcards", "dynamic", "_tests")
+    __slots__ = ("any", "exact", "wildcards", "wildcard_texts", "dynamic", "_tests")
 
     def __init__(self, patterns: Iterable[str]):
         patterns = list(patterns) or ["*"]
@@ -79,9 +79,8 @@ class ResourceMatcher:
         self.exact = frozenset(p for p in patterns if not has_variables(p) and "*" not in p and "?" not in p)
         if not self.exact:
             self.exact = _NO_RESOURCES
-        self.wildcards = tuple(
-            _wildcard_regex(p) for p in patterns if p != "*" and not has_variables(p) and ("*" in p or "?" in p)
-        )
+        self.wildcard_texts = tuple(p for p in patterns if p != "*" and not has_variables(p) and ("*" in p or "?" in p))
+        self.wildcards = tuple(_wildcard_regex(p) for p in self.wildcard_texts)
         self.dynamic = tuple(p for p in patterns if has_variables(p))
         self._tests: tuple | None = None
 
@@ -93,8 +92,7 @@ class ResourceMatcher:
             if self.exact:
                 tests.append(("in", self.exact))
             if self.wildcards:
-                pattern = "|".join(f"(?:{w.pattern})" for w in self.wildcards)
-                tests.append(("re", re.compile(pattern, re.DOTALL).match))
+                tests.append(_wildcard_test(self.wildcard_texts))
             if self.dynamic:
                 tests.append(("var", _DynamicResources(self.dynamic)))
             self._tests = tuple(tests)
@@ -115,6 +113,23 @@ class ResourceMatcher:
             if resolved is not None and resource_pattern_matches(resolved, resource):
                 return True
         return False
+
+
+def _prefix(pattern: str) -> str | None:
+    """``abc`` for ``abc*`` (a single trailing star and no other wildcard), else None."""
+    if pattern.endswith("*") and pattern.count("*") == 1 and "?" not in pattern:
+        return pattern[:-1]
+    return None
+
+
+def _wildcard_test(patterns) -> tuple[str, object]:
+    """One test for wildcard NRNs: ``pre`` with a tuple of prefixes for ``str.startswith`` when every pattern is a
+    prefix followed by ``*`` (the usual ``.../SubAccount/*``), else ``re`` with one combined regex's match."""
+    patterns = sorted(set(patterns))
+    prefixes = [_prefix(p) for p in patterns]
+    if None not in prefixes:
+        return ("pre", tuple(prefixes))
+    return ("re", re.compile("|".join(f"(?:{_wildcard_regex(p).pattern})" for p in patterns), re.DOTALL).match)
 
 
 def _frozen(value):
@@ -203,16 +218,18 @@ class _Entry:
     deny_all: bool  # an unconditional Deny on every resource exists
     deny_exact: frozenset  # resources some unconditional Deny names exactly
     deny_pattern: re.Pattern | None  # every unconditional Deny's wildcard NRNs, as one regex
+    deny_wildcards: tuple | None  # the same as one (kind, value) test for a decider (see _wildcard_test)
     deny_every: tuple[Check, ...]  # conditional Denies on every resource: only the condition decides
     deny_rest: tuple[Rest, ...]  # the other Denies with a condition or a variable
     allow_all: bool
     allow_exact: frozenset
     allow_pattern: re.Pattern | None
+    allow_wildcards: tuple | None
     allow_every: tuple[Check, ...]
     allow_rest: tuple[Rest, ...]
 
     @staticmethod
-    def _split(items: list[Item]) -> tuple[bool, frozenset, re.Pattern | None, tuple, tuple]:
+    def _split(items: list[Item]) -> tuple[bool, frozenset, re.Pattern | None, tuple | None, tuple, tuple]:
         if not items:
             return _NOTHING  # most entries have no Deny at all
         unconditional = [m for m, c, _, _ in items if c is None]
@@ -220,20 +237,22 @@ class _Entry:
         exact = frozenset(r for m in unconditional for r in m.exact) or _NO_RESOURCES
         wildcards = sorted({w.pattern for m in unconditional for w in m.wildcards})
         pattern = re.compile("|".join(f"(?:{w})" for w in wildcards), re.DOTALL) if wildcards else None
+        texts = {t for m in unconditional for t in m.wildcard_texts}
+        wildcard_test = _wildcard_test(texts) if texts else None
         conditional_everywhere = tuple(c for m, c, _, _ in items if c is not None and m.any)
         rest = tuple(
             (m.exact, bool(m.wildcards or m.dynamic), m, c)
             for m, c, _, _ in items
             if (c is not None and not m.any) or (c is None and m.dynamic)
         )
-        return every, exact, pattern, conditional_everywhere, rest
+        return every, exact, pattern, wildcard_test, conditional_everywhere, rest
 
     @classmethod
     def build(cls, denies: list[Item], allows: list[Item]) -> _Entry:
         return cls(tuple(denies), tuple(allows), *cls._split(denies), *cls._split(allows))
 
 
-_NOTHING: tuple = (False, _NO_RESOURCES, None, (), ())
+_NOTHING: tuple = (False, _NO_RESOURCES, None, None, (), ())
 _EMPTY_ENTRY = _Entry.build([], [])
 
 
@@ -277,14 +296,14 @@ def _check_step(check: Check, args: list):
     return tuple(tokens)
 
 
-def _plan_side(outcome: str, exact: frozenset, pattern, every: tuple, rest: tuple, shape: list, args: list) -> None:
+def _plan_side(outcome: str, exact: frozenset, wildcards, every: tuple, rest: tuple, shape: list, args: list) -> None:
     """Append one side's (Deny or Allow) tests to the shape and their values to the decider's values."""
     if exact:
         shape.append(("in", outcome))
         args.append(exact)
-    if pattern is not None:
-        shape.append(("re", outcome))
-        args.append(pattern.match)
+    if wildcards is not None:
+        shape.append((wildcards[0], outcome))
+        args.append(wildcards[1])
     if every:
         shape.append(("if", outcome, tuple(_check_step(check, args) for check in every)))
     for _, _, matcher, check in rest:
@@ -303,11 +322,11 @@ def _decider(entry: _Entry) -> Decider:
         return EXPLICIT_DENY
     shape: list = []
     args: list = []
-    _plan_side(EXPLICIT_DENY, entry.deny_exact, entry.deny_pattern, entry.deny_every, entry.deny_rest, shape, args)
+    _plan_side(EXPLICIT_DENY, entry.deny_exact, entry.deny_wildcards, entry.deny_every, entry.deny_rest, shape, args)
     if entry.allow_all:
         final = ALLOWED
     else:
-        _plan_side(ALLOWED, entry.allow_exact, entry.allow_pattern, entry.allow_every, entry.allow_rest, shape, args)
+        _plan_side(ALLOWED, entry.allow_exact, entry.allow_wildcards, entry.allow_every, entry.allow_rest, shape, args)
         final = IMPLICIT_DENY
     if not shape:
         return final
@@ -324,6 +343,8 @@ _CLAUSE_TESTS = {  # a string request value ``v`` against the clause's set or ma
     "not in": "v not in {X}",
     "match": "{X}(v) is not None",
     "no match": "{X}(v) is None",
+    "prefix": "v.startswith({X})",
+    "no prefix": "not v.startswith({X})",
 }
 
 
@@ -373,6 +394,8 @@ def _source(shape: tuple) -> str:
             body.append(f"if resource in {arg()}: return {outcome}")
         elif kind == "re" and len(step) == 2:
             body.append(f"if resource is not None and {arg()}(resource) is not None: return {outcome}")
+        elif kind == "pre" and len(step) == 2:
+            body.append(f"if resource is not None and resource.startswith({arg()}): return {outcome}")
         elif (
             kind == "if" and len(step) == 3 and step[2].__class__ is tuple and 0 < len(step[2]) <= _MAX_GENERATED_TESTS
         ):
@@ -384,6 +407,8 @@ def _source(shape: tuple) -> str:
                     tests.append(f"resource in {arg()}")
                 elif test == "re":
                     tests.append(f"(resource is not None and {arg()}(resource) is not None)")
+                elif test == "pre":
+                    tests.append(f"(resource is not None and resource.startswith({arg()}))")
                 elif test == "var":
                     tests.append(f"{arg()}(resource, context)")
                 else:

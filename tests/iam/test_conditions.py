@@ -123,3 +123,72 @@ def test_unknown_operators_are_refused(name):
 def test_operator_parsing():
     assert parse_operator("ForAllValues:StringLikeIfExists") == ("ForAllValues", "StringLike", True)
     assert parse_operator("Null") == (None, "Null", False)
+
+
+# The specialised fast paths (a string request value, a list for ForAnyValue/ForAllValues, prefix-only StringLike,
+# one network) against the reference's plain reading, with request values of every odd shape.
+GRID_OPERATORS = [
+    ("StringEquals", ["a", "b"]),
+    ("StringNotEquals", ["a", "b"]),
+    ("StringLike", ["a*", "bc*"]),
+    ("StringNotLike", ["a*"]),
+    ("StringLike", ["a*c", "b?"]),
+    ("StringLikeIgnoreCase", ["A*"]),
+    ("StringEqualsIfExists", ["a"]),
+    ("StringLikeIfExists", ["a*"]),
+    ("ForAnyValue:StringEquals", ["a", "b"]),
+    ("ForAllValues:StringEquals", ["a", "b"]),
+    ("ForAnyValue:StringNotEquals", ["a"]),
+    ("ForAllValues:StringNotEquals", ["a"]),
+    ("ForAnyValue:StringLike", ["a*"]),
+    ("ForAllValues:StringLike", ["a*"]),
+    ("IpAddress", ["10.0.0.0/8"]),
+    ("NotIpAddress", ["10.0.0.0/8"]),
+    ("IpAddress", ["10.0.0.0/8", "2001:db8::/32"]),
+    ("IpAddress", ["2001:db8::/32"]),
+    ("Bool", ["true"]),
+    ("Bool", ["false"]),
+]
+GRID_VALUES = [
+    "a", "abc", "bcd", "b", "B", "x", "", "10.1.2.3", "11.0.0.1", "2001:db8::1", "not an ip", True, False, 1, 0, None,
+    ["a"], ["a", "b"], ["a", "x"], ["x"], [], ["a", 1], [1], ["a", ["nested"]], [{"k": "v"}], ("a", "x"), ["10.1.2.3"],
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("operator", "values"), GRID_OPERATORS, ids=[f"{o}-{i}" for i, (o, _) in enumerate(GRID_OPERATORS)]
+)
+def test_fast_paths_agree_with_the_reference(operator, values):
+    from tests.iam import reference_eval
+
+    check = compile_clause(operator, "k", values)
+    for value in GRID_VALUES + ["missing"]:
+        context = {} if value == "missing" else {"k": value}
+        if isinstance(value, tuple):  # the reference reads lists only; a tuple means the same list
+            expected = reference_eval._clause(operator, "k", list(values), {"k": list(value)})
+        else:
+            expected = reference_eval._clause(operator, "k", list(values), context)
+        assert check(context) == expected, (value, check(context), expected)
+
+
+def test_inline_descriptions_mean_what_the_check_means():
+    # The engine tests these clauses in generated code from check.inline: same keys, values and fallbacks.
+    for operator, values in GRID_OPERATORS:
+        check = compile_condition({operator: {"k": values}})
+        for kind, key, value, other in getattr(check, "inline", ()):
+            assert key == "k"
+            for request_value in GRID_VALUES:
+                context = {"k": request_value}
+                if request_value.__class__ is str and kind in ("in", "not in"):
+                    inline = (request_value in value) == (kind == "in")
+                elif request_value.__class__ is str and kind in ("prefix", "no prefix"):
+                    inline = request_value.startswith(value) == (kind == "prefix")
+                elif request_value.__class__ is str and kind in ("match", "no match"):
+                    inline = (value(request_value) is not None) == (kind == "match")
+                elif kind == "bool" and request_value is True:
+                    inline = value[0]
+                elif kind == "bool" and request_value is False:
+                    inline = value[1]
+                else:
+                    inline = other(request_value)
+                assert inline == check(context), (operator, request_value)
