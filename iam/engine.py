@@ -546,26 +546,22 @@ class CompiledPolicies:
         # threads at once is harmless: both build the same thing.
         self._buckets = self._index()
         self._entries: dict[tuple[str, str], _Entry] = {}
-        self._deciders: dict[tuple[str, str], Decider] = {}
-        self._prepared = False
+        # product -> action -> decider, for the catalog's actions only (so the keys stay bounded). Two look-ups by
+        # string cost about half of one by a (product, action) tuple, which has to be built, hashed and compared.
+        self._deciders: dict[str, dict[str, Decider]] = {product: {} for product in catalog.PRODUCTS}
 
     def prepare(self) -> CompiledPolicies:
         """Build every catalog action's decider now, so that no later decision builds one."""
         for product, action in _UNLISTED:
-            self._decider_for(product, action)
-        # The decisions read this dict: keep it small (decisions are memory-bound), without the actions that are
-        # an implicit deny anyway, and without the raw buckets every entry is now built from.
-        self._deciders = {key: d for key, d in self._deciders.items() if d is not IMPLICIT_DENY}
-        self._buckets = {}
-        self._prepared = True
+            if action not in self._deciders[product]:
+                self._decider_for(product, action)
+        self._buckets = {}  # every entry is built: the raw buckets are no longer needed
         return self
 
     def _decider_for(self, product: str, action: str) -> Decider:
-        if self._prepared and (product, action) in _UNLISTED:
-            return IMPLICIT_DENY  # prepared: a catalog action with no decider is named by no statement
         decider = _decider(self._entry(product, action))
         if (product, action) in _UNLISTED:  # only catalog actions are kept: the set of keys stays bounded
-            self._deciders[product, action] = decider
+            self._deciders[product][action] = decider
         return decider
 
     def _index(self) -> dict[tuple[str, str], tuple[list[Item], list[Item]]]:
@@ -618,8 +614,9 @@ class CompiledPolicies:
 
     def decide(self, request: Request, context: Mapping = EMPTY_CONTEXT) -> str:
         """ALLOWED, EXPLICIT_DENY or IMPLICIT_DENY."""
-        decider = self._deciders.get((request.product, request.action))
-        if decider is None:  # the first decision of this action, an action no statement names, or not in the catalog
+        try:
+            decider = self._deciders[request.product][request.action]
+        except KeyError:  # the first decision of this action, or not a catalog action
             decider = self._decider_for(request.product, request.action)
         if decider.__class__ is str:
             return decider

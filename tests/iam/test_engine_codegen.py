@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from iam import engine
+from iam import catalog, engine
 from iam.engine import ALLOWED, EXPLICIT_DENY, IMPLICIT_DENY, CompiledPolicies, Request
 from tests.iam import reference_eval
 
@@ -163,9 +163,8 @@ def test_principals_with_the_same_statements_share_deciders_and_different_ones_d
     first = CompiledPolicies([("p1", [deny_a, _statement("Allow")])]).prepare()
     second = CompiledPolicies([("p2", [_statement("Allow"), deny_a])]).prepare()
     third = CompiledPolicies([("p3", [deny_b, _statement("Allow")])]).prepare()
-    key = ("SubAccount", ACTION)
-    assert first._deciders[key] is second._deciders[key]
-    assert first._deciders[key] is not third._deciders[key]
+    assert first._deciders["SubAccount"][ACTION] is second._deciders["SubAccount"][ACTION]
+    assert first._deciders["SubAccount"][ACTION] is not third._deciders["SubAccount"][ACTION]
     assert third.decide(Request("SubAccount", ACTION, SUB_A)) == ALLOWED
     assert first.decide(Request("SubAccount", ACTION, SUB_A)) == EXPLICIT_DENY
 
@@ -208,16 +207,20 @@ def test_entries_with_many_tests_use_the_generic_decider_and_agree_with_the_refe
 
 def test_deciders_are_built_on_first_use_and_prepare_builds_them_all():
     compiled = CompiledPolicies([("p1", [_statement("Deny", [SUB_A]), _statement("Allow")])])
-    assert compiled._deciders == {}
+    assert compiled._deciders == {"SubAccount": {}, "ExternalAccess": {}}
     assert compiled.decide(Request("SubAccount", ACTION, SUB_A)) == EXPLICIT_DENY
-    assert list(compiled._deciders) == [("SubAccount", ACTION)]
+    assert list(compiled._deciders["SubAccount"]) == [ACTION]
     assert compiled.decide(Request("SubAccount", "View/getGroupList")) == IMPLICIT_DENY
+    assert compiled._deciders["SubAccount"]["View/getGroupList"] == IMPLICIT_DENY
     assert compiled.decide(Request("SubAccount", "View/notInTheCatalog")) == IMPLICIT_DENY
-    assert ("SubAccount", "View/notInTheCatalog") not in compiled._deciders  # unknown names are never kept
+    assert compiled.decide(Request("Billing", ACTION)) == IMPLICIT_DENY
+    # Names outside the catalog are never kept: the keys stay bounded whatever requests come in.
+    assert "View/notInTheCatalog" not in compiled._deciders["SubAccount"] and "Billing" not in compiled._deciders
     compiled.prepare()
-    # Prepared, it keeps only the actions some statement names (the rest are an implicit deny, never stored).
-    assert set(compiled._deciders) == {("SubAccount", ACTION)}
+    catalog_keys = {product: {a.name for a in catalog.actions_for(product)} for product in catalog.PRODUCTS}
+    assert {product: set(deciders) for product, deciders in compiled._deciders.items()} == catalog_keys
     assert compiled.decide(Request("SubAccount", ACTION, SUB_A)) == EXPLICIT_DENY
     assert compiled.decide(Request("SubAccount", ACTION, "nrn:PUB:IAM::2942:SubAccount/b")) == ALLOWED
     assert compiled.decide(Request("SubAccount", "View/getGroupList")) == IMPLICIT_DENY
-    assert set(compiled._deciders) == {("SubAccount", ACTION)}
+    assert compiled.explain(Request("SubAccount", ACTION, SUB_A)).decision == EXPLICIT_DENY
+    assert compiled.decide(Request("SubAccount", "View/notInTheCatalog")) == IMPLICIT_DENY
