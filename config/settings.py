@@ -107,6 +107,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "iam.middleware.RequestContextMiddleware",
+    "iam.middleware.ApiNoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -185,6 +186,11 @@ SPECTACULAR_SETTINGS = {
 
 # Request signing: how far the x-ncp-apigw-timestamp may be from the server clock.
 IAM_SIGNATURE_MAX_SKEW_SECONDS = env_int("IAM_SIGNATURE_MAX_SKEW_SECONDS", 300)
+# Each signature of a non-GET request is accepted once (the body is not signed, so a replay could change it);
+# the record is kept in Redis when REDIS_URL is set, in the database otherwise (see iam/replay.py).
+IAM_REPLAY_PROTECTION = env_bool("IAM_REPLAY_PROTECTION", True)
+# Failed signature checks from one source address per minute before its calls are refused with 429 unchecked.
+IAM_AUTH_FAILURES_PER_SOURCE_PER_MINUTE = env_int("IAM_AUTH_FAILURES_PER_SOURCE_PER_MINUTE", 60)
 # The authorization component used on every call (replaceable: see iam/authz.py).
 IAM_AUTHORIZER = env_str("IAM_AUTHORIZER", "iam.authz.EngineAuthorizer")
 # Compiled policy sets kept per process (principal x policy version).
@@ -253,6 +259,11 @@ CELERY_BEAT_SCHEDULE = {
         ),
         ("worker-heartbeat", "iam.tasks.worker_heartbeat", _beat_interval("WORKER_HEARTBEAT", 30)),
         ("outbox-relay", "iam.tasks.outbox_relay", _beat_interval("OUTBOX_RELAY", 30)),
+        (
+            "purge-used-signatures",
+            "iam.tasks.used_signatures_purge_expired",
+            _beat_interval("USED_SIGNATURE_PURGE", 600),
+        ),
     )
     if seconds > 0
 }
@@ -303,5 +314,12 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Plain-HTTP requests are redirected to HTTPS, except the probes a load balancer sends to the instance itself.
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    # HSTS pins browsers to HTTPS for this long: set it once HTTPS works for good (e.g. 31536000, one year).
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)

@@ -1,20 +1,37 @@
 """Signed API calls: the API Gateway signature (v2, and v1 with the same algorithm) on every ``/api/v1/`` call."""
 
+import hashlib
 import ipaddress
+import time
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
-from iam import audit, signing
-from iam.models import AccessKey, Role
+from iam import audit, replay, signing
+from iam.models import AccessKey, AuditEvent, Role
 from iam.principals import main_account_principal, role_session_principal, sub_account_principal
 from iam.secrets import decrypt_secret
 
 
 class GatewayAuthenticationFailed(exceptions.AuthenticationFailed):
-    """401 with the gateway body (errorCode 200); ``detail`` says why, never with a secret."""
+    """401 with the gateway body (errorCode 200); ``detail`` is what the caller reads, ``reason`` what the audit trail
+    of the key's account records. Neither ever holds a secret."""
+
+    def __init__(self, detail: str, reason: str | None = None):
+        super().__init__(detail)
+        self.reason = reason or detail
+
+
+# Unknown key, wrong signature, stale or malformed timestamp and a replayed signature all read the same, so a caller
+# cannot tell which access keys exist; the real reason goes to the key's audit trail.
+REFUSED = "the signature, timestamp or access key could not be verified"
+
+
+def refused(reason: str) -> GatewayAuthenticationFailed:
+    return GatewayAuthenticationFailed(REFUSED, reason)
 
 
 def request_uri(request) -> str:
@@ -46,6 +63,35 @@ def _ip_allowed(ip: str, sources: list[dict]) -> bool:
     return False
 
 
+def _minute() -> int:
+    return int(time.time() // 60)
+
+
+def _source_key(ip: str) -> str:
+    return f"iam:auth-failures:{ip}:{_minute()}"
+
+
+def _count(cache_key: str) -> int:
+    """Add one to a per-minute counter in the shared cache; 0 when the cache does not answer (fail open: the
+    signature check itself still runs)."""
+    try:
+        cache.add(cache_key, 0, timeout=120)
+        return cache.incr(cache_key)
+    except Exception:  # noqa: BLE001 - a dead cache must not turn every call into an error
+        return 0
+
+
+def source_throttled(ip: str) -> bool:
+    """Whether ``ip`` has failed the signature check too often this minute."""
+    limit = settings.IAM_AUTH_FAILURES_PER_SOURCE_PER_MINUTE
+    if limit <= 0:
+        return False
+    try:
+        return (cache.get(_source_key(ip)) or 0) >= limit
+    except Exception:  # noqa: BLE001 - as in _count
+        return False
+
+
 class SignatureAuthentication(authentication.BaseAuthentication):
     """Verifies the three signature headers and turns the key into a Principal."""
 
@@ -54,6 +100,15 @@ class SignatureAuthentication(authentication.BaseAuthentication):
         return "NCP-APIGW-SIGNATURE"
 
     def authenticate(self, request):
+        try:
+            return self._authenticate(request)
+        except GatewayAuthenticationFailed as failure:
+            request.audit_refusal = failure.reason
+            if failure.detail == REFUSED:
+                _count(_source_key(client_ip(request)))
+            raise
+
+    def _authenticate(self, request):
         headers = request.headers
         timestamp = headers.get(signing.TIMESTAMP_HEADER)
         access_key = headers.get(signing.ACCESS_KEY_HEADER)
@@ -69,21 +124,27 @@ class SignatureAuthentication(authentication.BaseAuthentication):
         ]
         if missing:
             raise GatewayAuthenticationFailed(f"missing header: {', '.join(missing)}")
+        ip = client_ip(request)
+        if source_throttled(ip):
+            raise exceptions.Throttled(detail="too many failed signatures from this address; try again in a minute")
         key = AccessKey.objects.select_related("account", "sub_account", "role").filter(access_key=access_key).first()
         if key is None:
-            raise GatewayAuthenticationFailed("unknown access key")
+            raise refused("unknown access key")
         request.audit_key = key  # from here on, a refusal is a denied request of the key's account
         if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 15):
-            raise GatewayAuthenticationFailed("x-ncp-apigw-timestamp must be milliseconds since the epoch")
+            raise refused("x-ncp-apigw-timestamp must be milliseconds since the epoch")
         millis = int(timestamp)
         skew = abs(timezone.now().timestamp() * 1000 - millis) / 1000
         if skew > settings.IAM_SIGNATURE_MAX_SKEW_SECONDS:
-            raise GatewayAuthenticationFailed("timestamp is more than 5 minutes from the server clock")
+            raise refused("timestamp is more than 5 minutes from the server clock")
         # Verify the signature before saying anything more specific about the key.
-        if not signing.verify(
-            decrypt_secret(key.secret_encrypted), signature, request.method, request_uri(request), timestamp, access_key
+        secret = decrypt_secret(key.secret_encrypted)
+        if not signing.verify_request(secret, signature, request.method, request_uri(request), timestamp, access_key):
+            raise refused("signature does not match")
+        if replay.applies_to(request.method) and not replay.signature_first_use(
+            access_key=access_key, signature=signature, timestamp_millis=millis
         ):
-            raise GatewayAuthenticationFailed("signature does not match")
+            raise refused("signature already used: a signed write is accepted once")
         now = timezone.now()
         if not key.active:
             raise GatewayAuthenticationFailed("access key is disabled")
@@ -92,7 +153,6 @@ class SignatureAuthentication(authentication.BaseAuthentication):
         account = key.account
         if not account.active:
             raise GatewayAuthenticationFailed("account is suspended")
-        ip = client_ip(request)
         if key.kind == AccessKey.ROOT:
             principal = main_account_principal(account, access_key=key.access_key, source_ip=ip)
         elif key.role_id is not None:
@@ -158,3 +218,33 @@ def actor_name(principal) -> str:
         if all(source):
             return f"{principal.nrn}/{source[0]}/{source[1]}"
     return principal.nrn
+
+
+def record_refused_key(request, key: AccessKey, reason: str) -> None:
+    """A refused signature or key of a known account is a denied request of that account, recorded once per key and
+    reason each minute with a count of the repeats, so knowing a key id does not let anyone flood the trail."""
+    digest = hashlib.sha256(f"{key.pk}\n{reason}".encode()).hexdigest()[:32]
+    marker = f"iam:auth-refused:{digest}:{_minute()}"
+    repeats = _count(marker + ":n")
+    if repeats > 1:
+        try:
+            event_id = cache.get(marker)
+        except Exception:  # noqa: BLE001 - without the cache every refusal is its own event
+            event_id = None
+        if event_id:
+            event = AuditEvent.objects.filter(pk=event_id).only("detail").first()
+            if event is not None:
+                AuditEvent.objects.filter(pk=event_id).update(detail={**event.detail, "count": repeats})
+            return
+    event = audit.record(
+        account_id=key.account_id,
+        action="Gateway:authenticate",
+        resource=f"accessKey/{key.access_key}",
+        result=AuditEvent.DENIED,
+        detail={"reason": reason, "method": request.method, "path": request.path, "count": 1},
+        actor=audit.Actor(f"accessKey:{key.access_key}", "AccessKey", client_ip(request)),
+    )
+    try:
+        cache.set(marker, event.pk, timeout=120)
+    except Exception:  # noqa: BLE001 - as above
+        pass

@@ -1,6 +1,9 @@
-"""Request id and actor for every request: logs, audit events and the X-Request-Id response header share one id."""
+"""Request id and actor for every request: logs, audit events and the X-Request-Id response header share one id;
+API responses are never stored by a cache on the way."""
 
 import re
+
+from django.utils.cache import add_never_cache_headers
 
 from iam import audit
 
@@ -30,4 +33,18 @@ class RequestContextMiddleware:
             audit.reset_actor(actor_token)
             audit.reset_request_id(request_token)
         response["X-Request-Id"] = request_id
+        return response
+
+
+class ApiNoStoreMiddleware:
+    """Every API response says ``Cache-Control: no-store``: several carry a secret shown once (a new key, STS
+    credentials), and the rest are one account's private data."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.path.startswith("/api/v1/"):
+            add_never_cache_headers(response)
         return response

@@ -433,3 +433,14 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.beat_time:%Y-%m-%d %H:%M:%S}"
+
+
+class UsedSignature(models.Model):
+    """A signature of a non-GET request already accepted once (the replay cache's database store, used when no
+    shared cache is configured or it is down); kept until its timestamp leaves the accepted window."""
+
+    digest = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the access key and the signature")
+    expire_time = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.digest[:12]}… until {self.expire_time:%Y-%m-%d %H:%M:%S}"

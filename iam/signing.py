@@ -1,13 +1,14 @@
 """The API Gateway request signature (v1/v2 share the algorithm). Pure Python, no Django.
 
 ``base64(HMAC-SHA256(secretKey, "{METHOD} {URI}\\n{timestamp}\\n{accessKey}"))`` where URI is the
-path plus ``?query`` exactly as sent.
+path plus ``?query`` exactly as sent. Real clients sign a few spellings of that URI (see ``uri_variants``).
 """
 
 import base64
 import hashlib
 import hmac
 import time
+from urllib.parse import unquote, unquote_plus
 
 TIMESTAMP_HEADER = "x-ncp-apigw-timestamp"
 ACCESS_KEY_HEADER = "x-ncp-iam-access-key"
@@ -30,6 +31,32 @@ def verify(secret_key: str, signature: str, method: str, uri: str, timestamp: st
     """Constant-time comparison of a presented signature with the expected one."""
     expected = sign(secret_key, method, uri, timestamp, access_key)
     return hmac.compare_digest(expected.encode("ascii"), signature.encode("utf-8", "replace"))
+
+
+def uri_variants(uri: str) -> tuple[str, ...]:
+    """The spellings of the URI as sent that a signature is accepted over, and nothing wider: the URI itself; with a
+    bare trailing ``?`` when it has no query (httpx-ncloud signs ``/path?`` and sends ``/path``); with its query
+    plus-decoded or percent-decoded (NCP's SDKs sign query values raw and send them encoded). The path is never
+    rewritten."""
+    variants = [uri]
+    path, has_query, query = uri.partition("?")
+    if not has_query:
+        variants.append(uri + "?")
+    elif query:
+        for decoded in (unquote_plus(query), unquote(query)):
+            candidate = f"{path}?{decoded}"
+            if candidate not in variants:
+                variants.append(candidate)
+    return tuple(variants)
+
+
+def verify_request(secret_key: str, signature: str, method: str, uri: str, timestamp: str, access_key: str) -> bool:
+    """True when ``signature`` signs one of the accepted spellings of ``uri`` (see ``uri_variants``)."""
+    # Every variant is computed and compared, so the time taken does not say which spelling matched.
+    matched = False
+    for variant in uri_variants(uri):
+        matched |= verify(secret_key, signature, method, variant, timestamp, access_key)
+    return matched
 
 
 def now_millis() -> str:

@@ -8,7 +8,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from iam import audit, outbox
+from iam import audit, outbox, replay
 from iam.models import Account
 from iam.services.maintenance import audit_events_purge, inactive_sub_accounts_disable, worker_heartbeat_record
 from iam.services.policies import policy_counter_reconcile, policy_counters_drifted
@@ -92,3 +92,9 @@ def outbox_relay() -> int:
     """Send outbox messages that could not be sent when they were written; returns how many were sent."""
     sent, _ = outbox.relay()
     return sent
+
+
+@shared_task(**RETRY)
+def used_signatures_purge_expired() -> int:
+    """Forget the used signatures (database store) whose timestamp window has passed; returns how many."""
+    return replay.used_signatures_purge()

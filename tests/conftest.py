@@ -1,7 +1,7 @@
 """Shared fixtures: accounts with keys, sub accounts with policies, and a client that signs its requests."""
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 from rest_framework.test import APIClient
@@ -10,7 +10,7 @@ from iam.models import AccessKey, Account, SubAccount
 from iam.services.accounts import account_create
 from iam.services.policies import policies_attach, policy_create
 from iam.services.sub_accounts import access_key_create, sub_account_create
-from iam.signing import signed_headers
+from iam.signing import now_millis, signed_headers
 
 
 @pytest.fixture(autouse=True)
@@ -47,7 +47,7 @@ def published(request, monkeypatch):
 @dataclass
 class Credentials:
     access_key: str
-    secret: str
+    secret: str = field(repr=False)  # never in a failing test's output
 
 
 @dataclass
@@ -59,19 +59,27 @@ class Tenant:
 
 
 class SignedClient:
-    """Sends API calls signed like an NCP SDK would."""
+    """Sends API calls signed like an NCP SDK would, each with a timestamp of its own (a signed write is accepted
+    once, and two calls within one millisecond would otherwise carry the same signature)."""
+
+    _last_timestamp = 0
 
     def __init__(self):
         self.client = APIClient()
 
+    @classmethod
+    def timestamp(cls) -> str:
+        cls._last_timestamp = max(int(now_millis()), cls._last_timestamp + 1)
+        return str(cls._last_timestamp)
+
     def call(self, method: str, uri: str, body=None, *, creds: Credentials | None, headers: dict | None = None):
         extra = {}
         if creds is not None:
-            for name, value in signed_headers(creds.access_key, creds.secret, method, uri).items():
-                extra[name] = value
+            extra.update(signed_headers(creds.access_key, creds.secret, method, uri, timestamp=self.timestamp()))
         for name, value in (headers or {}).items():
             extra[name] = value
         meta = {"HTTP_" + name.upper().replace("-", "_"): value for name, value in extra.items()}
+        meta["RAW_URI"] = uri  # what gunicorn passes: the URI exactly as sent
         data = json.dumps(body) if body is not None else ""
         return self.client.generic(method, uri, data=data, content_type="application/json", **meta)
 

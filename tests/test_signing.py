@@ -9,6 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from iam import signing
+from iam.authentication import REFUSED
 from tests.conftest import make_sub_account
 
 SECRET = "Ab3dEfGhIjKlMnOpQrStUvWxYz0123456789ABCD"
@@ -137,6 +138,6 @@ def test_query_string_is_part_of_the_signed_uri(tenant):
             "error": {
                 "errorCode": "200",
                 "message": "Authentication Failed",
-                "details": "signature does not match",
+                "details": REFUSED,
             }
         }

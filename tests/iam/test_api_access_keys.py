@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from iam.authentication import REFUSED
 from iam.models import AccessKey
 from iam.secrets import decrypt_secret
 from iam.services.accounts import account_set_active
@@ -169,7 +170,7 @@ def test_delete_a_key(api, tenant, worker, where):
     assert response.status_code == 200, response.content
     assert response.json() == {"success": True, "id": creds.access_key}
     assert list(AccessKey.objects.filter(sub_account=sub).values_list("access_key", flat=True)) == [second["accessKey"]]
-    _auth_failed(api.call("GET", LIST, creds=creds), "unknown access key")
+    _auth_failed(api.call("GET", LIST, creds=creds), REFUSED)
     assert api.call("GET", LIST, creds=Credentials(second["accessKey"], second["keySecret"])).status_code == 200
     # Room for a new key again.
     assert api.call("POST", _keys_url(sub), creds=tenant.root).status_code == 200
@@ -223,7 +224,7 @@ def test_the_v1_signature_header_is_accepted(api, tenant, worker):
     assert response.status_code == 200, response.content
     assert response.json()["items"][0]["loginId"] == "worker"
     headers[SIGNATURE_V1_HEADER] = signed_headers(creds.access_key, "wrong", "GET", LIST)[SIGNATURE_V2_HEADER]
-    _auth_failed(api.call("GET", LIST, creds=None, headers=headers), "signature does not match")
+    _auth_failed(api.call("GET", LIST, creds=None, headers=headers), REFUSED)
 
 
 @pytest.mark.django_db

@@ -6,6 +6,7 @@ import pyotp
 import pytest
 from django.utils import timezone
 
+from iam.authentication import REFUSED
 from iam.models import AccessKey, AuditEvent, SubAccount
 from iam.secrets import encrypt_secret
 from iam.services.policies import policies_attach, policies_detach, policy_create
@@ -396,7 +397,7 @@ def test_deleting_the_role_ends_its_sessions(api, tenant):
     policies_detach(target=role, policy_ids=[p.policy_id for p in role_policies_of(role)])
     role_delete(role=role)
     response = api.call("GET", "/api/v1/sub-accounts", creds=session)
-    assert response.status_code == 401 and response.json()["error"]["details"] == "unknown access key"
+    assert response.status_code == 401 and response.json()["error"]["details"] == REFUSED
 
 
 def role_policies_of(role):

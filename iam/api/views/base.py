@@ -7,6 +7,7 @@ from rest_framework import exceptions, viewsets
 from rest_framework.response import Response
 
 from iam import audit, nrn
+from iam.authentication import record_refused_key
 from iam.errors import InvalidInput, NotFound
 from iam.filtersets import NcpSearchFilter
 from iam.models import Account, AuditEvent
@@ -101,18 +102,10 @@ class AccountScopedViewSet(viewsets.GenericViewSet):
         """A refused signature or key of a known account is a denied request of that account (unknown keys name no
         account, so they stay in the logs only)."""
         key = getattr(request, "audit_key", None)
-        data = response.data if isinstance(response.data, dict) else {}
-        error = data.get("error") if isinstance(data.get("error"), dict) else {}
-        if key is None or response.status_code != 401 or error.get("errorCode") != "200":
+        reason = getattr(request, "audit_refusal", None)
+        if key is None or reason is None or response.status_code != 401:
             return
-        audit.record(
-            account_id=key.account_id,
-            action="Gateway:authenticate",
-            resource=f"accessKey/{key.access_key}",
-            result=AuditEvent.DENIED,
-            detail={"reason": error.get("details", ""), "method": request.method, "path": request.path},
-            actor=audit.Actor(f"accessKey:{key.access_key}", "AccessKey", request.META.get("REMOTE_ADDR", "")),
-        )
+        record_refused_key(request, key, reason)
 
     def _audit_after_rollback(self, request, response) -> None:
         requests = getattr(request, "audit_requests", None)
