@@ -80,16 +80,26 @@ def test_make_run_uses_the_procfile_through_honcho():
         if line and not line.startswith("#")
     )
     assert sorted(procfile) == ["beat", "relay", "release", "web", "worker"]
-    assert procfile["relay"] == "python manage.py outbox_relay"
-    assert procfile["release"] == "python manage.py migrate --noinput"
-    assert procfile["web"].startswith("gunicorn config.wsgi ")
-    assert "${PORT:-8000}" in procfile["web"]
-    assert procfile["worker"].startswith("celery -A config worker")
-    assert procfile["beat"].startswith("celery -A config beat")
+    # Each command replaces its shell (exec), so honcho's SIGTERM reaches the program, not a shell that dies first
+    # and leaves the program behind, and honcho reports the program's own exit status.
+    assert all(command.startswith("exec ") for command in procfile.values()), procfile
+    commands = {name: command.removeprefix("exec ") for name, command in procfile.items()}
+    assert commands["relay"] == "python manage.py outbox_relay"
+    assert commands["release"] == "python manage.py migrate --noinput"
+    assert commands["web"].startswith("gunicorn config.wsgi ")
+    assert "${PORT:-8000}" in commands["web"]
+    assert commands["worker"].startswith("celery -A config worker")
+    # No pool child processes by default: a SIGTERM to the worker's process group would kill them mid-shutdown.
+    assert "--pool ${WORKER_POOL:-threads}" in commands["worker"]
+    assert commands["beat"].startswith("celery -A config beat")
     run_recipe = re.search(r"^run:.*?\n((?:\t.*\n)+)", MAKEFILE, re.M).group(1)
     assert "honcho start --no-colour release" in run_recipe
     assert "manage.py bootstrap_demo" in run_recipe
-    assert re.search(r"honcho start .*web worker beat", run_recipe)
+    assert re.search(r"honcho start .*\\\n\t+web worker beat relay", run_recipe) or re.search(
+        r"honcho start .*web worker beat relay", run_recipe
+    )
+    # The admin address printed once is the one the web process listens on.
+    assert 'bootstrap_demo --base-url "http://127.0.0.1:$(PORT)"' in run_recipe
 
 
 def test_ci_runs_the_readme_test_command():
