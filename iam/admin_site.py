@@ -69,6 +69,8 @@ class IamAdminSite(admin.AdminSite):
     index_title = "Dashboard"
     site_url = "/api/docs/"
     index_template = "admin/iam/index.html"
+    # The index lists every model; without the side bar on every page the lists keep their width (1,400 px).
+    enable_nav_sidebar = False
 
     def index(self, request, extra_context=None):
         rows, total = account_usage()
@@ -86,7 +88,13 @@ class IamAdminSite(admin.AdminSite):
         # not show two "Groups".
         apps = super().get_app_list(request, app_label)
         for app in apps:
-            if app["app_label"] == "auth":
+            if app["app_label"] == "axes":
+                app["name"] = "Admin sign-in lockouts"
+            elif app["app_label"] == "iam":
+                for model in app["models"]:
+                    if model["object_name"] == "Account":
+                        model["name"] = "Main accounts"
+            elif app["app_label"] == "auth":
                 app["name"] = "Staff (admin sign-in)"
                 for model in app["models"]:
                     if model["object_name"] == "Group":

@@ -9,7 +9,7 @@ from django.urls import path, reverse
 
 from iam import forms as iam_forms
 from iam import simulation
-from iam.admin.base import CATALOG, SECRET_FIELDS, AuditedAdmin, ServiceAdmin, changes
+from iam.admin.base import CATALOG, SECRET_FIELDS, AuditedAdmin, ServiceAdmin, changes, compact_time
 from iam.admin.inlines import PolicyAttachmentInline, SubAccountAccessKeyInline, SubAccountGroupInline
 from iam.admin.permissions import EffectivePermissionsMixin
 from iam.errors import ServiceError
@@ -34,7 +34,7 @@ class SubAccountAdmin(EffectivePermissionsMixin, ServiceAdmin):
     change_form = iam_forms.SubAccountChangeForm
     change_form_template = "admin/iam/subaccount_change_form.html"
     # Short columns, so that the list fits a 1,400 px window (e-mail and creation time are on the change page).
-    list_display = ("login_id", "name", "account", "active", "console", "api", "has_mfa", "last_login_time")
+    list_display = ("login_id", "name", "account", "active", "console", "api", "has_mfa", "last_login")
     list_select_related = ("account",)
     list_filter = ("active", "can_api_gateway_access", "can_console_access", "is_mfa_mandatory", "account")
     search_fields = ("login_id", "name", "email", "=account__member_no")
@@ -70,6 +70,8 @@ class SubAccountAdmin(EffectivePermissionsMixin, ServiceAdmin):
         "modified_time",
         "last_login_time",
     )
+
+    last_login = compact_time("last_login_time", "last sign-in")
 
     @admin.display(boolean=True, description="MFA")
     def has_mfa(self, obj):
@@ -211,17 +213,7 @@ class AccessKeyAdmin(AuditedAdmin):
     """Every key: root, sub account and STS temporary keys (role sessions show their role and who is behind them).
     Disabling a temporary key ends that session at once."""
 
-    list_display = (
-        "access_key",
-        "kind",
-        "account",
-        "sub_account",
-        "role",
-        "active",
-        "create_time",
-        "last_used_time",
-        "expire_time",
-    )
+    list_display = ("access_key", "kind", "account", "sub_account", "role", "active", "created", "last_used", "expires")
     list_select_related = ("account", "sub_account", "role")
     list_filter = ("kind", "active", "mfa_present")
     search_fields = ("=access_key", "=account__member_no", "sub_account__login_id", "role__name")
@@ -242,6 +234,9 @@ class AccessKeyAdmin(AuditedAdmin):
     readonly_fields = fields
     exclude = SECRET_FIELDS[AccessKey]
     actions = ["disable_selected"]
+    created = compact_time("create_time", "created")
+    last_used = compact_time("last_used_time", "last used")
+    expires = compact_time("expire_time", "expires")
 
     def has_add_permission(self, request):
         # Keys are issued with their secret by the API (or with a main account), never typed in here.

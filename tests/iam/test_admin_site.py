@@ -282,4 +282,4 @@ def test_the_sub_account_list_has_short_columns(admin_client, tenant):
     make_sub_account(tenant, "alice")
     response = admin_client.get(url(SubAccount, "changelist"))
     headers = re.findall(r'<th scope="col" class="[^"]*column-(\w+)', response.content.decode())
-    assert headers == ["login_id", "name", "account", "active", "console", "api", "has_mfa", "last_login_time"]
+    assert headers == ["login_id", "name", "account", "active", "console", "api", "has_mfa", "last_login"]
