@@ -172,7 +172,12 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 # counts the same ones.
 AXES_FAILURE_LIMIT = env_int("ADMIN_SIGN_IN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("ADMIN_SIGN_IN_LOCKOUT_MINUTES", 15))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Behind a reverse proxy every request comes from the proxy's address: there lock by username only.
+AXES_LOCKOUT_PARAMETERS = env_list("ADMIN_SIGN_IN_LOCKOUT_BY", ["username", "ip_address"])
+if not AXES_LOCKOUT_PARAMETERS or set(AXES_LOCKOUT_PARAMETERS) - {"username", "ip_address"}:
+    raise ImproperlyConfigured(
+        f"ADMIN_SIGN_IN_LOCKOUT_BY must be username, ip_address or both, got {os.environ['ADMIN_SIGN_IN_LOCKOUT_BY']!r}"
+    )
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
 

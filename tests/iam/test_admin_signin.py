@@ -2,6 +2,9 @@
 the right password included, until the cool-off passes or an operator unlocks; each lockout is an audit event."""
 
 import json
+import os
+import subprocess
+import sys
 from datetime import timedelta
 from io import StringIO
 
@@ -127,3 +130,31 @@ def test_failures_and_the_lockout_are_audit_events_without_the_password(client, 
     # A good sign-in is still recorded as before.
     assert signed_in(sign_in(client, "bob", PASSWORD, "10.0.0.2"))
     assert AuditEvent.objects.filter(action="Admin:signIn", result=AuditEvent.SUCCESS, actor="staff:bob").exists()
+
+
+@pytest.mark.django_db
+def test_behind_a_proxy_the_lock_can_be_by_username_only(client, staff, settings):
+    settings.AXES_LOCKOUT_PARAMETERS = ["username"]
+    fail(client, "alice", "10.0.0.1", settings.AXES_FAILURE_LIMIT)
+    assert sign_in(client, "alice", PASSWORD, "10.0.0.1").status_code == 429
+    # Everyone comes from the proxy's address; bob is not locked out with alice.
+    assert signed_in(sign_in(client, "bob", PASSWORD, "10.0.0.1"))
+
+
+def _settings_in_a_fresh_interpreter(**env) -> subprocess.CompletedProcess:
+    code = "import django, json; django.setup(); from django.conf import settings; print(json.dumps(settings.AXES_LOCKOUT_PARAMETERS))"
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_the_lockout_parameters_come_from_the_environment_and_bad_ones_stop_start_up():
+    assert json.loads(_settings_in_a_fresh_interpreter(ADMIN_SIGN_IN_LOCKOUT_BY="username").stdout) == ["username"]
+    bad = _settings_in_a_fresh_interpreter(ADMIN_SIGN_IN_LOCKOUT_BY="username,cookie")
+    assert bad.returncode != 0
+    assert "ADMIN_SIGN_IN_LOCKOUT_BY must be username, ip_address or both, got 'username,cookie'" in bad.stderr
