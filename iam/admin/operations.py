@@ -11,6 +11,15 @@ from iam.admin.base import ReadOnlyAdmin, compact_time
 from iam.models import AuditEvent, OutboxMessage, WorkerHeartbeat
 
 
+def _short_nrn(value: str, limit: int = 48):
+    """An NRN's last part (Type/id) for a list column, the whole value on hover; other values as they are."""
+    if not value:
+        return "-"
+    tail = value.rsplit(":", 1)[-1] if value.startswith("nrn:") else value
+    short = tail if len(tail) <= limit else f"{tail[: limit - 1]}…"
+    return format_html('<span title="{}">{}</span>', value, short)
+
+
 def _pretty(value) -> str:
     return format_html("<pre>{}</pre>", json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True))
 
@@ -18,7 +27,7 @@ def _pretty(value) -> str:
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
     # The request id and the full NRN are on the event's page (and searchable): the list fits 1,400 px.
-    list_display = ("when", "actor", "action", "resource_name", "result", "source_ip", "account")
+    list_display = ("when", "actor_name", "action", "resource_name", "result", "source_ip", "account")
     list_select_related = ("account",)
     list_filter = ("result", "actor_type", "account")
     search_fields = ("actor", "action", "resource", "=request_id")
@@ -41,12 +50,13 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
     when = compact_time("time", "time")
 
+    @admin.display(description="actor", ordering="actor")
+    def actor_name(self, obj):
+        return _short_nrn(obj.actor)
+
     @admin.display(description="resource", ordering="resource")
     def resource_name(self, obj):
-        # The NRN's last part (Type/id), the whole NRN on hover.
-        tail = obj.resource.rsplit(":", 1)[-1] if obj.resource else ""
-        short = tail if len(tail) <= 40 else f"{tail[:39]}…"
-        return format_html('<span title="{}">{}</span>', obj.resource, short) if obj.resource else "-"
+        return _short_nrn(obj.resource)
 
     @admin.display(description="detail")
     def detail_document(self, obj):

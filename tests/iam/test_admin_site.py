@@ -283,3 +283,36 @@ def test_the_sub_account_list_has_short_columns(admin_client, tenant):
     response = admin_client.get(url(SubAccount, "changelist"))
     headers = re.findall(r'<th scope="col" class="[^"]*column-(\w+)', response.content.decode())
     assert headers == ["login_id", "name", "account", "active", "console", "api", "has_mfa", "last_login"]
+
+
+def test_the_access_key_and_audit_lists_have_compact_columns(admin_client, tenant):
+    from iam import audit
+    from iam.models import AuditEvent as Event
+
+    sub, _ = make_sub_account(tenant, "alice")
+    with audit.acting_as(audit.Actor("staff:admin", "Staff", "192.0.2.7"), request_id="req-list"):
+        audit.record(account_id=tenant.account.pk, action="SubAccount:Change/updateSubAccount", resource=sub.nrn)
+    keys = admin_client.get(url(AccessKey, "changelist")).content.decode()
+    headers = re.findall(r'<th scope="col" class="[^"]*column-(\w+)', keys)
+    assert headers == [
+        "access_key",
+        "kind",
+        "account",
+        "sub_account",
+        "role",
+        "active",
+        "created",
+        "last_used",
+        "expires",
+    ]
+    key = AccessKey.objects.filter(sub_account=sub).first()
+    assert f'<time datetime="{key.create_time.isoformat()}">{key.create_time:%Y-%m-%d %H:%M}</time>' in keys
+
+    trail = admin_client.get(url(Event, "changelist")).content.decode()
+    headers = re.findall(r'<th scope="col" class="[^"]*column-(\w+)', trail)
+    assert headers == ["when", "actor_name", "action", "resource_name", "result", "source_ip", "account"]
+    # The NRN's last part in the list, the whole NRN on hover; the request id on the event's page only.
+    tail = f"SubAccount/{sub.sub_account_id}"
+    assert f'<span title="{sub.nrn}">{tail}</span>' in trail
+    assert "req-list" not in trail
+    assert '<span title="staff:admin">staff:admin</span>' in trail
