@@ -41,7 +41,7 @@ migrate: $(RUN_STAMP) ## Apply database migrations
 	@mkdir -p "$(DATA_DIR)"
 	$(PY) manage.py migrate --noinput
 
-run: $(RUN_STAMP) ## Migrate, create the demo account, then run web (:8000), worker, beat and relay from the Procfile
+run: $(RUN_STAMP) ## Migrate, create the demo account, then run web (:$PORT, 8000), worker, beat and relay (Procfile)
 	@mkdir -p "$(DATA_DIR)"
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --no-colour release
 	$(PY) manage.py bootstrap_demo --base-url "http://127.0.0.1:$(PORT)"

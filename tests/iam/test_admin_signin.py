@@ -58,6 +58,8 @@ def test_after_the_limit_the_right_password_is_refused(client, staff):
     assert response.status_code == 429
     page = response.content.decode()
     assert "Sign-in locked" in page
+    assert "IAM: Sub Account, STS and External Access administration" in page
+    assert "Django" not in page
     assert "reset_staff_password" in page
     assert PASSWORD not in page
     assert "_auth_user_id" not in client.session
