@@ -135,7 +135,7 @@ class IpListField(LinesField):
 
     def __init__(self, **kwargs):
         super().__init__(
-            help_text="One IP address or CIDR block a line (at most 100); used when “Use console permit IP” is on.",
+            help_text="One IP address or CIDR block a line (at most 100); used when “Console IP allowlist” is on.",
             **kwargs,
         )
 
@@ -149,7 +149,7 @@ class ApiAllowSourcesField(LinesField):
     def __init__(self, **kwargs):
         super().__init__(
             help_text="One source a line: IP and an address or CIDR block, VPC and a VPC number, or VPC_SERVER "
-            "and a server instance number (at most 100); used when “Use API allow source” is on.",
+            "and a server instance number (at most 100); used when “API source allowlist” is on.",
             **kwargs,
         )
 
@@ -306,6 +306,16 @@ def _password_field(label: str, help_text: str) -> forms.CharField:
     )
 
 
+_SUB_ACCOUNT_LABELS = {
+    "can_console_access": "Console access",
+    "can_api_gateway_access": "API Gateway access",
+    "use_console_permit_ip": "Console IP allowlist",
+    "use_api_allow_source": "API source allowlist",
+    "need_password_reset": "New password at sign-in",
+    "is_mfa_mandatory": "MFA required",
+}
+
+
 class SubAccountFieldsMixin(forms.Form):
     """The structured fields of a sub account's access settings and tags."""
 
@@ -334,6 +344,7 @@ class SubAccountCreateForm(SubAccountFieldsMixin, ServiceModelForm):
     class Meta:
         model = SubAccount
         fields = ("account", "login_id", "name", "email", "memo", *_SUB_ACCOUNT_FLAGS)
+        labels = _SUB_ACCOUNT_LABELS
 
     def clean(self):
         cleaned = super().clean()
@@ -366,6 +377,7 @@ class SubAccountChangeForm(SubAccountFieldsMixin, ServiceModelForm):
     class Meta:
         model = SubAccount
         fields = ("name", "email", "memo", *_SUB_ACCOUNT_FLAGS)
+        labels = _SUB_ACCOUNT_LABELS
 
     def clean(self):
         cleaned = super().clean()

@@ -142,6 +142,8 @@ def test_sub_account_lists_and_tags_are_entered_one_a_line(admin_client, tenant)
     assert "IP 198.51.100.0/24\nVPC 12345</textarea>" in text
     assert "team = platform\ncost-center = 1234</textarea>" in text
     assert "One IP address or CIDR block a line" in text
+    for label in ("Console access", "API Gateway access", "Console IP allowlist", "MFA required"):
+        assert f">{label}</label>" in text
     assert "Example:" in text
     before = AuditEvent.objects.count()
     assert admin_client.post(url(SubAccount, "change", sub.pk), form_data(page)).status_code == 302
