@@ -41,13 +41,16 @@ migrate: $(RUN_STAMP) ## Apply database migrations
 	@mkdir -p "$(DATA_DIR)"
 	$(PY) manage.py migrate --noinput
 
-run: $(RUN_STAMP) ## Migrate, create the demo account, then run web (:8000), worker, beat and relay from the Procfile
+run: $(RUN_STAMP) ## Migrate, create the demo account, then run web (:$PORT, 8000), worker, beat and relay (Procfile)
 	@mkdir -p "$(DATA_DIR)"
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --no-colour release
-	$(PY) manage.py bootstrap_demo
+	$(PY) manage.py bootstrap_demo --base-url "http://127.0.0.1:$(PORT)"
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	@echo "Serving on http://127.0.0.1:$(PORT)/  (API docs: /api/docs/, admin: /admin/). Ctrl-C stops them all."
-	PATH="$(CURDIR)/$(BIN):$$PATH" PYTHONUNBUFFERED=1 exec $(BIN)/honcho start --no-colour -p $(PORT) web worker beat relay
+	@# Ctrl-C reaches make, this shell (which ignores it) and honcho. honcho stops the four processes, then answers
+	@# 130 (SIGINT) or 143 (SIGTERM): a stop that was asked for, so the recipe ends 0 and make reports no error.
+	@trap '' INT TERM; PATH="$(CURDIR)/$(BIN):$$PATH" PYTHONUNBUFFERED=1 $(BIN)/honcho start --no-colour -p $(PORT) \
+		web worker beat relay; rc=$$?; if [ $$rc -eq 130 ] || [ $$rc -eq 143 ]; then rc=0; fi; exit $$rc
 
 test: $(DEV_STAMP) ## Lint, Django checks, migrations check, schema validation and the whole pytest suite
 	@mkdir -p "$(DATA_DIR)"

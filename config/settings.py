@@ -7,6 +7,7 @@ for the Celery broker and the cache. ``DJANGO_ENV=production`` refuses to start 
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -84,12 +85,13 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "iam.apps.IamAdminConfig",  # django.contrib.admin with the product's admin site (iam/admin_site.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -110,6 +112,8 @@ MIDDLEWARE = [
     "iam.middleware.ApiNoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -144,6 +148,12 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Staff sign in to the admin with Django's users; django-axes checks each attempt first (see "Admin sign-in" below).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
@@ -155,6 +165,22 @@ USE_TZ = True
 
 # Admin messages (which carry a new root key's secret once) live in the server-side session, not in a cookie.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
+# Admin sign-in throttling (django-axes): ADMIN_SIGN_IN_FAILURE_LIMIT wrong passwords for one username, or from one
+# source address, lock that username, or that address, out for ADMIN_SIGN_IN_LOCKOUT_MINUTES (the right password is
+# refused too). A good sign-in clears the failures of its username and address; `manage.py axes_reset_username`,
+# `axes_reset_ip` or `reset_staff_password` unlock at once. Failures are kept in the database, so every web process
+# counts the same ones.
+AXES_FAILURE_LIMIT = env_int("ADMIN_SIGN_IN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("ADMIN_SIGN_IN_LOCKOUT_MINUTES", 15))
+# Behind a reverse proxy every request comes from the proxy's address: there lock by username only.
+AXES_LOCKOUT_PARAMETERS = env_list("ADMIN_SIGN_IN_LOCKOUT_BY", ["username", "ip_address"])
+if not AXES_LOCKOUT_PARAMETERS or set(AXES_LOCKOUT_PARAMETERS) - {"username", "ip_address"}:
+    raise ImproperlyConfigured(
+        f"ADMIN_SIGN_IN_LOCKOUT_BY must be username, ip_address or both, got {os.environ['ADMIN_SIGN_IN_LOCKOUT_BY']!r}"
+    )
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
@@ -301,6 +327,8 @@ LOGGING = {
         "django.server": {"handlers": [], "propagate": True},
         # SQL with its parameters (password hashes, encrypted secrets) stays out even at LOG_LEVEL=DEBUG.
         "django.db.backends": {"level": "INFO"},
+        # django-axes logs every sign-in at INFO (the audit trail has them); its warnings (lockouts) stay.
+        "axes": {"level": "WARNING"},
         "gunicorn.error": {"handlers": ["console"], "propagate": False},
         "gunicorn.access": {"handlers": ["console"], "propagate": False},
         # Celery gives these two its own plain handlers unless they already have one.

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin.apps import AdminConfig
 
 
 class IamConfig(AppConfig):
@@ -12,3 +13,9 @@ class IamConfig(AppConfig):
         from iam.api import schema  # noqa: F401  (registers the signature auth's OpenAPI description)
 
         signals.connect()
+
+
+class IamAdminConfig(AdminConfig):
+    """Django's admin app with the product's admin site (``iam.admin_site``): dashboard, name, API docs link."""
+
+    default_site = "iam.admin_site.IamAdminSite"

@@ -10,8 +10,9 @@ import re
 from django import forms
 
 from iam import catalog, nrn
-from iam.errors import ServiceError
+from iam.errors import InvalidInput, ServiceError
 from iam.models import Account, Group, GroupMembership, Policy, PolicyAttachment, Role, SubAccount
+from iam.services import validation
 
 _WIRE_SPLIT = re.compile(r"[.\[]")
 _CAMEL_HUMP = re.compile(r"(?<!^)(?=[A-Z])")
@@ -49,6 +50,176 @@ class PrettyJSONField(forms.JSONField):
         if isinstance(value, forms.fields.InvalidJSONInput):
             return value
         return json.dumps(value, indent=2, ensure_ascii=False, cls=self.encoder)
+
+
+# Structured text fields: lists and tags edited one item a line, checked item by item ---------------------------------
+
+_PLACE = re.compile(r"\[(\d+)\]")
+_LINES_WIDGET = {"rows": 5, "cols": 60, "class": "vLargeTextField iam-lines"}
+
+
+class LinesField(forms.CharField):
+    """A value edited as lines of text (a JSON document is accepted too), checked with a service validator.
+
+    Subclasses say how a line becomes an item (``parse_line``), how an item is shown (``format_item``) and which
+    validator of ``iam.services.validation`` checks the whole value. An error names the line it is about.
+    """
+
+    validator = None  # a function of iam.services.validation
+    json_start = "["
+    example = ""
+
+    def __init__(self, *, help_text: str = "", **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("widget", forms.Textarea(attrs=_LINES_WIDGET))
+        kwargs.setdefault("strip", True)
+        if self.example:
+            help_text = f"{help_text} Example:<br><code>{'<br>'.join(self.example.splitlines())}</code>"
+        super().__init__(help_text=help_text, **kwargs)
+
+    def empty(self):
+        return []
+
+    def parse_line(self, line: str, number: int):
+        return line
+
+    def format_item(self, item) -> str:
+        return str(item)
+
+    def combine(self, items: list):
+        return items
+
+    def to_python(self, value):
+        if isinstance(value, (list, dict)):
+            return value
+        text = super().to_python(value)
+        if not text:
+            return self.empty()
+        if text.startswith(self.json_start):
+            try:
+                return json.loads(text)
+            except ValueError as exc:
+                raise forms.ValidationError(f"Enter valid JSON: {exc.msg} (line {exc.lineno}).") from None
+        items = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            line = line.strip()
+            if line and not line.startswith("#"):
+                items.append(self.parse_line(line, number))
+        return self.combine(items)
+
+    def clean(self, value):
+        value = super().clean(value)
+        try:
+            return type(self).validator(value)
+        except InvalidInput as exc:
+            place, message = exc.field_errors[0] if exc.field_errors else ("", exc.message)
+            raise forms.ValidationError(self.describe(place, message)) from None
+
+    def describe(self, place: str, message: str) -> str:
+        match = _PLACE.search(place)
+        return f"Line {int(match.group(1)) + 1}: {message}." if match else f"{message[:1].upper()}{message[1:]}."
+
+    def prepare_value(self, value):
+        if isinstance(value, str):
+            return value
+        if not value:
+            return ""
+        return "\n".join(self.format_item(item) for item in value)
+
+
+class IpListField(LinesField):
+    """Console permit IPs: one IPv4/IPv6 address or CIDR block a line."""
+
+    validator = staticmethod(validation.console_permit_ips)
+    example = "203.0.113.7\n10.0.0.0/24"
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            help_text="One IP address or CIDR block a line (at most 100); used when “Console IP allowlist” is on.",
+            **kwargs,
+        )
+
+
+class ApiAllowSourcesField(LinesField):
+    """API allow sources: one "TYPE source" a line, TYPE being IP, VPC or VPC_SERVER."""
+
+    validator = staticmethod(validation.api_allow_sources)
+    example = "IP 203.0.113.0/24\nVPC 12345\nVPC_SERVER 678901"
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            help_text="One source a line: IP and an address or CIDR block, VPC and a VPC number, or VPC_SERVER "
+            "and a server instance number (at most 100); used when “API source allowlist” is on.",
+            **kwargs,
+        )
+
+    def parse_line(self, line: str, number: int):
+        kind, _, source = line.partition(" ")
+        if not source.strip():
+            raise forms.ValidationError(f"Line {number}: write a type and a source, e.g. “IP 203.0.113.0/24”.")
+        return {"type": kind.strip().upper(), "source": source.strip()}
+
+    def format_item(self, item) -> str:
+        return f"{item.get('type', '')} {item.get('source', '')}" if isinstance(item, dict) else str(item)
+
+
+class TagsField(LinesField):
+    """Tags: one "key = value" a line."""
+
+    validator = staticmethod(validation.tags)
+    json_start = "{"
+    example = "team = platform\ncost-center = 1234"
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            help_text="One tag a line as key = value (at most 20; keys 1-128 characters, values at most 128).",
+            **kwargs,
+        )
+
+    def empty(self):
+        return {}
+
+    def parse_line(self, line: str, number: int):
+        key, equals, value = line.partition("=")
+        if not equals or not key.strip():
+            raise forms.ValidationError(f"Line {number}: write a tag as key = value, e.g. “team = platform”.")
+        return key.strip(), value.strip()
+
+    def combine(self, items: list):
+        tags = {}
+        for key, value in items:
+            if key in tags:
+                raise forms.ValidationError(f"Tag “{key}” is given twice.")
+            tags[key] = value
+        return tags
+
+    def describe(self, place: str, message: str) -> str:
+        key = place.partition(".")[2]
+        return f"Tag “{key}”: {message}." if key else super().describe(place, message)
+
+    def prepare_value(self, value):
+        if isinstance(value, str):
+            return value
+        return "\n".join(f"{k} = {v}" for k, v in (value or {}).items())
+
+
+POLICY_EXAMPLE = json.dumps(
+    [
+        {
+            "effect": "Allow",
+            "targets": [{"product": "SubAccount", "actions": ["View/getGroupList"], "resourceNrns": ["*"]}],
+        }
+    ]
+)
+
+
+def _permissions_field() -> "PrettyJSONField":
+    return PrettyJSONField(
+        label="Permissions",
+        help_text="A JSON list of statements: effect (Allow or Deny), targets (product, actions, resourceNrns) and "
+        "optional conditions. Each mistake is reported with its place, e.g. permissions[0].effect. Example:"
+        f"<br><code>{POLICY_EXAMPLE}</code>",
+    )
 
 
 class ServiceModelForm(forms.ModelForm):
@@ -135,10 +306,33 @@ def _password_field(label: str, help_text: str) -> forms.CharField:
     )
 
 
-class SubAccountCreateForm(ServiceModelForm):
+_SUB_ACCOUNT_LABELS = {
+    "can_console_access": "Console access",
+    "can_api_gateway_access": "API Gateway access",
+    "use_console_permit_ip": "Console IP allowlist",
+    "use_api_allow_source": "API source allowlist",
+    "need_password_reset": "New password at sign-in",
+    "is_mfa_mandatory": "MFA required",
+}
+
+
+class SubAccountFieldsMixin(forms.Form):
+    """The structured fields of a sub account's access settings and tags."""
+
+    console_permit_ips = IpListField(label="Console permit IPs")
+    api_allow_sources = ApiAllowSourcesField(label="API allow sources")
+    tags = TagsField(label="Tags")
+
+
+class SubAccountCreateForm(SubAccountFieldsMixin, ServiceModelForm):
     """A new sub account with a given or a generated password (a generated one is shown once after saving)."""
 
-    service_field_names = {"loginId": "login_id", "password": "new_password"}
+    service_field_names = {
+        "loginId": "login_id",
+        "password": "new_password",
+        "consolePermitIps": "console_permit_ips",
+        "apiAllowSources": "api_allow_sources",
+    }
 
     new_password = _password_field(
         "Password", "8-16 characters with upper- and lower-case letters, a digit and a special character."
@@ -150,6 +344,7 @@ class SubAccountCreateForm(ServiceModelForm):
     class Meta:
         model = SubAccount
         fields = ("account", "login_id", "name", "email", "memo", *_SUB_ACCOUNT_FLAGS)
+        labels = _SUB_ACCOUNT_LABELS
 
     def clean(self):
         cleaned = super().clean()
@@ -165,10 +360,14 @@ class SubAccountCreateForm(ServiceModelForm):
         return cleaned
 
 
-class SubAccountChangeForm(ServiceModelForm):
+class SubAccountChangeForm(SubAccountFieldsMixin, ServiceModelForm):
     """Changes a sub account; the password fields, when filled, reset its password."""
 
-    service_field_names = {"newPassword": "new_password"}
+    service_field_names = {
+        "newPassword": "new_password",
+        "consolePermitIps": "console_permit_ips",
+        "apiAllowSources": "api_allow_sources",
+    }
 
     new_password = _password_field("New password", "Leave empty to keep the current password.")
     generate_password = forms.BooleanField(
@@ -178,6 +377,7 @@ class SubAccountChangeForm(ServiceModelForm):
     class Meta:
         model = SubAccount
         fields = ("name", "email", "memo", *_SUB_ACCOUNT_FLAGS)
+        labels = _SUB_ACCOUNT_LABELS
 
     def clean(self):
         cleaned = super().clean()
@@ -190,6 +390,7 @@ class SubAccountChangeForm(ServiceModelForm):
 
 
 class GroupCreateForm(ServiceModelForm):
+    tags = TagsField(label="Tags")
     service_field_names = {"groupName": "name"}
 
     class Meta:
@@ -198,6 +399,7 @@ class GroupCreateForm(ServiceModelForm):
 
 
 class GroupChangeForm(ServiceModelForm):
+    tags = TagsField(label="Tags")
     service_field_names = {"groupName": "name"}
 
     class Meta:
@@ -209,6 +411,8 @@ class PolicyCreateForm(ServiceModelForm):
     """A user-defined policy; the service checks the permissions document and the 500-policy limit."""
 
     service_field_names = {"policyName": "name"}
+    permissions = _permissions_field()
+    tags = TagsField(label="Tags")
 
     class Meta:
         model = Policy
@@ -222,6 +426,8 @@ class PolicyCreateForm(ServiceModelForm):
 
 class PolicyChangeForm(ServiceModelForm):
     service_field_names = {"policyName": "name"}
+    permissions = _permissions_field()
+    tags = TagsField(label="Tags")
 
     class Meta:
         model = Policy
@@ -246,6 +452,7 @@ def _session_field() -> forms.TypedChoiceField:
 
 
 class RoleCreateForm(ServiceModelForm):
+    tags = TagsField(label="Tags")
     service_field_names = _ROLE_NAMES
     session_expiration_sec = _session_field()
 
@@ -260,6 +467,7 @@ class RoleCreateForm(ServiceModelForm):
 
 
 class RoleChangeForm(ServiceModelForm):
+    tags = TagsField(label="Tags")
     service_field_names = _ROLE_NAMES
     session_expiration_sec = _session_field()
 

@@ -63,8 +63,25 @@ def _staff_sign_in_failed(sender, credentials, request=None, **kwargs) -> None:
     )
 
 
+def _staff_locked_out(sender, request=None, username=None, ip_address=None, **kwargs) -> None:
+    from iam import audit
+    from iam.models import AuditEvent
+
+    username = str(username or "")[:150]
+    audit.record(
+        account_id=None,
+        action="Admin:signInLockout",
+        result=AuditEvent.DENIED,
+        detail={"username": username, "sourceIp": ip_address or ""},
+        actor=audit.Actor(f"staff:{username}", "Staff", ip_address or ""),
+    )
+
+
 def connect() -> None:
+    from axes.signals import user_locked_out
     from django.contrib.auth.signals import user_logged_in, user_login_failed
+
+    user_locked_out.connect(_staff_locked_out, dispatch_uid="iam.audit.staff_locked_out")
 
     user_logged_in.connect(_staff_signed_in, dispatch_uid="iam.audit.staff_signed_in")
     user_login_failed.connect(_staff_sign_in_failed, dispatch_uid="iam.audit.staff_sign_in_failed")

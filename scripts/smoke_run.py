@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """Smoke test of the README's run command: `make run` on embedded defaults, then a few real HTTP calls.
 
-Starts `make run` in its own process group with DATA_DIR in a temporary folder and without DATABASE_URL or
-REDIS_URL (so SQLite and the file broker are used and a developer's var/ is left alone), waits until
-/api/schema/ answers 200, reads the demo credentials that `make run` prints once, makes one signed call
-(GET /api/v1/dashboard), checks that the admin login page and its CSS load, and that /api/docs/ loads its
-assets from this server. Then it stops everything it started and checks that nothing is left running.
+Starts `PORT=<port> make run` (port 8001 by default, so that a wrong default address shows) in its own process
+group with DATA_DIR in a temporary folder and without DATABASE_URL or REDIS_URL (so SQLite and the file broker are
+used and a developer's var/ is left alone), waits until /api/schema/ answers 200, checks that every address it
+printed names that port, reads the demo credentials that `make run` prints once, makes one signed call
+(GET /api/v1/dashboard), checks that the admin login page and its CSS load, and that /api/docs/ loads its assets
+from this server. Then it presses Ctrl-C: SIGINT to the process group, as a terminal does. Everything must stop within
+--stop-timeout seconds with no process killed (honcho's SIGKILL), every process exiting 0, the recipe exiting 0
+(make prints no error; make itself then ends by the SIGINT it was sent, as GNU make always does), no ERROR or
+Traceback line in the whole log, nothing left running and the port free.
 
 Standard library only. Exit status 0 when every check passed, 1 otherwise.
 """
@@ -124,8 +128,67 @@ def processes_with_marker(token: str) -> list[int]:
     return found
 
 
+PROCESSES = ("web", "worker", "beat", "relay")
+ERROR_LINE = re.compile(
+    r'"level": "(ERROR|CRITICAL)"|\[(ERROR|CRITICAL)\]|\bTraceback \(most recent call last\)|\bERROR\b'
+)
+
+
+def interrupt(process: subprocess.Popen, timeout: float) -> float | None:
+    """Ctrl-C: SIGINT to the process group (make, the recipe's shell, honcho). Seconds until make ended, or None."""
+    started = time.monotonic()
+    try:
+        os.killpg(process.pid, signal.SIGINT)
+    except ProcessLookupError:
+        return 0.0
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None
+    return time.monotonic() - started
+
+
+def check_clean_stop(log_text: str, returncode: int | None, elapsed: float | None, timeout: float) -> None:
+    """What Ctrl-C must leave behind: a prompt stop, every process exiting 0, nothing killed, no error lines."""
+    if elapsed is None:
+        raise SmokeFailure(f"`make run` did not stop within {timeout:.0f} s of Ctrl-C")
+    # GNU make re-raises the SIGINT it got once its recipe is done; 0 if it was not delivered to make.
+    if returncode not in (0, -signal.SIGINT):
+        raise SmokeFailure(f"`make run` ended with status {returncode} after Ctrl-C (expected 0 or SIGINT)")
+    shutdown = log_text[log_text.find("SIGINT received") :] if "SIGINT received" in log_text else ""
+    if not shutdown:
+        raise SmokeFailure("honcho never said 'SIGINT received'")
+    if "sending SIGKILL" in shutdown:
+        raise SmokeFailure("honcho had to SIGKILL a process that did not stop within its 5 s")
+    for name in PROCESSES:
+        stopped = re.search(rf"\b{name}\.1 stopped \(rc=(-?\d+)\)", shutdown)
+        if stopped is None:
+            raise SmokeFailure(f"honcho did not report {name} stopped")
+        if stopped.group(1) != "0":
+            raise SmokeFailure(f"{name} exited with rc={stopped.group(1)} on Ctrl-C (expected 0)")
+    if re.search(r"^make: \*\*\*", log_text, re.M):
+        raise SmokeFailure("make reported an error: the recipe (honcho) did not exit 0")
+    errors = [line for line in log_text.splitlines() if ERROR_LINE.search(line)]
+    if errors:
+        raise SmokeFailure(f"{len(errors)} ERROR/Traceback line(s) in the log, the first: {redact(errors[0])[:300]}")
+    say(f"ok: Ctrl-C stopped everything in {elapsed:.1f} s: {', '.join(PROCESSES)} exited 0, nothing killed")
+
+
+def check_printed_port(log_text: str, port: int) -> None:
+    """Every address `make run` printed is the one it serves on."""
+    base = f"http://127.0.0.1:{port}"
+    if f"Serving on {base}/" not in log_text:
+        raise SmokeFailure(f"`make run` did not print 'Serving on {base}/'")
+    if f'"url": "{base}/admin/"' not in log_text:
+        raise SmokeFailure(f"the staff login is not printed for {base}/admin/")
+    wrong = sorted(set(re.findall(r"https?://(?:127\.0\.0\.1|localhost):(\d+)", log_text)) - {str(port)})
+    if wrong:
+        raise SmokeFailure(f"`make run` printed addresses on port(s) {', '.join(wrong)}, not {port}")
+    say(f"ok: every address printed names port {port}")
+
+
 def stop(process: subprocess.Popen, token: str) -> list[int]:
-    """SIGTERM to the process group (make and honcho; honcho stops its children), then sweep up stragglers."""
+    """What is left after a failed check: SIGTERM to the process group, then sweep up stragglers."""
     if process.poll() is None:
         try:
             os.killpg(process.pid, signal.SIGTERM)
@@ -169,7 +232,9 @@ def check_server(base: str, log_path: Path, process: subprocess.Popen, timeout: 
         raise SmokeFailure("/api/schema/ does not look like an OpenAPI document")
 
     # The credentials are printed before the servers start, so they are in the log by now.
-    creds = parse_credentials(log_path.read_text(errors="replace"))
+    log_text = log_path.read_text(errors="replace")
+    check_printed_port(log_text, int(base.rsplit(":", 1)[1]))
+    creds = parse_credentials(log_text)
     say(f"ok: demo credentials printed (memberNo {creds['memberNo']}, access key {creds['accessKey']})")
 
     uri = "/api/v1/dashboard"
@@ -214,8 +279,9 @@ def check_server(base: str, log_path: Path, process: subprocess.Popen, timeout: 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=8000, help="port for the web process (another if busy)")
+    parser.add_argument("--port", type=int, default=8001, help="port for the web process (another if busy)")
     parser.add_argument("--timeout", type=float, default=120, help="seconds to wait for the server to answer")
+    parser.add_argument("--stop-timeout", type=float, default=10, help="seconds Ctrl-C may take to stop everything")
     parser.add_argument(
         "--keep", action="store_true", help="keep the temporary data folder and log (they hold the demo secrets)"
     )
@@ -241,7 +307,8 @@ def main() -> int:
     started = time.monotonic()
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            ["make", "--no-print-directory", "run", f"PORT={port}"],
+            # PORT from the environment, as the README says (`PORT=8001 make run`).
+            ["make", "--no-print-directory", "run"],
             cwd=ROOT,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -252,12 +319,16 @@ def main() -> int:
     failure = None
     try:
         check_server(base, log_path, process, args.timeout)
+        say("pressing Ctrl-C (SIGINT to the process group of `make run`)")
+        elapsed = interrupt(process, args.stop_timeout)
+        check_clean_stop(log_path.read_text(errors="replace"), process.poll(), elapsed, args.stop_timeout)
     except SmokeFailure as error:
         failure = str(error)
     except Exception as error:  # an unexpected error still must not leave the servers running
         failure = f"unexpected {type(error).__name__}: {error}"
     finally:
-        say("stopping `make run` (SIGTERM to its process group)")
+        if process.poll() is None:
+            say("stopping what is left of `make run` (SIGTERM to its process group)")
         leftovers = stop(process, token)
     if leftovers:
         failure = failure or f"processes left running after stop (killed): {leftovers}"

@@ -5,10 +5,14 @@ import os
 import re
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
 
+from iam.models import AccessKey, Group, Policy, PolicyAttachment, SubAccount
+from iam.signing import signed_headers
 from tests.conftest import make_sub_account
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,16 +84,26 @@ def test_make_run_uses_the_procfile_through_honcho():
         if line and not line.startswith("#")
     )
     assert sorted(procfile) == ["beat", "relay", "release", "web", "worker"]
-    assert procfile["relay"] == "python manage.py outbox_relay"
-    assert procfile["release"] == "python manage.py migrate --noinput"
-    assert procfile["web"].startswith("gunicorn config.wsgi ")
-    assert "${PORT:-8000}" in procfile["web"]
-    assert procfile["worker"].startswith("celery -A config worker")
-    assert procfile["beat"].startswith("celery -A config beat")
+    # Each command replaces its shell (exec), so honcho's SIGTERM reaches the program, not a shell that dies first
+    # and leaves the program behind, and honcho reports the program's own exit status.
+    assert all(command.startswith("exec ") for command in procfile.values()), procfile
+    commands = {name: command.removeprefix("exec ") for name, command in procfile.items()}
+    assert commands["relay"] == "python manage.py outbox_relay"
+    assert commands["release"] == "python manage.py migrate --noinput"
+    assert commands["web"].startswith("gunicorn config.wsgi ")
+    assert "${PORT:-8000}" in commands["web"]
+    assert commands["worker"].startswith("celery -A config worker")
+    # No pool child processes by default: a SIGTERM to the worker's process group would kill them mid-shutdown.
+    assert "--pool ${WORKER_POOL:-threads}" in commands["worker"]
+    assert commands["beat"].startswith("celery -A config beat")
     run_recipe = re.search(r"^run:.*?\n((?:\t.*\n)+)", MAKEFILE, re.M).group(1)
     assert "honcho start --no-colour release" in run_recipe
     assert "manage.py bootstrap_demo" in run_recipe
-    assert re.search(r"honcho start .*web worker beat", run_recipe)
+    assert re.search(r"honcho start .*\\\n\t+web worker beat relay", run_recipe) or re.search(
+        r"honcho start .*web worker beat relay", run_recipe
+    )
+    # The admin address printed once is the one the web process listens on.
+    assert 'bootstrap_demo --base-url "http://127.0.0.1:$(PORT)"' in run_recipe
 
 
 def test_ci_runs_the_readme_test_command():
@@ -139,3 +153,71 @@ def test_readme_signing_example_runs_against_a_live_server(live_server, tenant):
     )
     assert result.returncode != 0
     assert "HTTP Error 401" in result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readme_worked_example_runs_against_a_live_server(live_server, tenant, other_tenant):
+    """The README's integrator example, as printed: sub account, group, policy, attachments, a key, an allowed and
+    a denied call, and STS keys, all in the account whose root key it is given."""
+    examples = code_blocks(section("A worked example: a sub account with its own key"), "python")
+    assert len(examples) == 1
+    env = {
+        **os.environ,
+        "IAM_URL": live_server.url,
+        "IAM_ACCESS_KEY": tenant.root.access_key,
+        "IAM_SECRET_KEY": tenant.root.secret,
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", examples[0]], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[:-1] == [
+        "create sub account: 200",
+        "create group: 200",
+        "create policy: 200",
+        "attach policy: 200",
+        "add member: 200",
+        "create access key: 200",
+        "allowed: list groups: 200",
+        "denied: list sub accounts: 401",
+        "   210 Permission Denied",
+        "get STS keys: 200",
+        "allowed with the STS key: list groups: 200",
+    ]
+    summary = json.loads(lines[-1])
+    assert summary["groups"] == ["deployers"]
+    assert summary["denied"] == "210"
+
+    sub = SubAccount.objects.get(account=tenant.account, login_id="deploy-bot")
+    assert str(sub.sub_account_id) == summary["subAccountId"]
+    assert (sub.can_api_gateway_access, sub.can_console_access) == (True, False)
+    group = Group.objects.get(account=tenant.account, name="deployers")
+    assert str(group.group_id) == summary["groupId"]
+    assert list(group.memberships.values_list("sub_account", flat=True)) == [sub.pk]
+    policy = Policy.objects.get(account=tenant.account, name="read-groups-and-sts")
+    assert policy.policy_id == summary["policyId"]
+    assert list(PolicyAttachment.objects.filter(group=group).values_list("policy", flat=True)) == [policy.pk]
+    key = AccessKey.objects.get(access_key=summary["accessKey"])
+    assert (key.kind, key.sub_account_id) == (AccessKey.SUB_ACCOUNT, sub.pk)
+    sts = AccessKey.objects.get(access_key=summary["stsAccessKey"])
+    assert (sts.kind, sts.sub_account_id, sts.issued_by_id) == (AccessKey.TEMPORARY, sub.pk, key.pk)
+    assert 890 <= (sts.expire_time - sts.create_time).total_seconds() <= 910
+    # Nothing landed in the other account.
+    assert not SubAccount.objects.filter(account=other_tenant.account).exists()
+
+    # The example says a body needs its Content-Type: without it the same call is refused.
+    uri = "/api/v1/groups"
+    headers = signed_headers(tenant.root.access_key, tenant.root.secret, "POST", uri)
+    request = urllib.request.Request(live_server.url + uri, data=b'{"groupName": "x-team"}', headers=headers)
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 415
+    assert not Group.objects.filter(name="x-team").exists()
+
+    # Run twice, the first step answers 409 (the login id is taken), as the README says.
+    again = subprocess.run(
+        [sys.executable, "-c", examples[0]], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert again.returncode != 0
+    assert "create sub account: 409" in again.stdout

@@ -10,6 +10,8 @@ from django.contrib.admin.utils import quote
 from django.db import models, router, transaction
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
 
 from iam import audit
 from iam import forms as iam_forms
@@ -37,6 +39,22 @@ def adopt(obj: models.Model, saved: models.Model) -> None:
 
 def changes(form, allowed) -> dict:
     return {f: form.cleaned_data[f] for f in form.changed_data if f in allowed}
+
+
+def compact_time(field: str, description: str | None = None):
+    """A list column showing a time as ``2026-01-05 09:12`` (UTC), sortable: long dates would not fit 1,400 px."""
+
+    @admin.display(description=description or field.replace("_", " "), ordering=field, empty_value="-")
+    def column(self, obj):
+        value = getattr(obj, field)
+        if value is None:
+            return None
+        return format_html(
+            '<time datetime="{}">{}</time>', value.isoformat(), timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+        )
+
+    column.__name__ = f"{field}_column"
+    return column
 
 
 def resource_nrn(obj) -> str:

@@ -1,13 +1,18 @@
 """Sub accounts (a generated password is shown once after saving) and access keys (listed without secrets)."""
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import PermissionDenied
 from django.db import router, transaction
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path, reverse
 
 from iam import forms as iam_forms
 from iam import simulation
-from iam.admin.base import CATALOG, SECRET_FIELDS, AuditedAdmin, ServiceAdmin, changes
+from iam.admin.base import CATALOG, SECRET_FIELDS, AuditedAdmin, ServiceAdmin, changes, compact_time
 from iam.admin.inlines import PolicyAttachmentInline, SubAccountAccessKeyInline, SubAccountGroupInline
 from iam.admin.permissions import EffectivePermissionsMixin
+from iam.errors import ServiceError
 from iam.models import AccessKey, SubAccount
 from iam.services import sub_accounts as sub_account_services
 
@@ -27,18 +32,9 @@ _SUB_ACCOUNT_ACCESS = (
 class SubAccountAdmin(EffectivePermissionsMixin, ServiceAdmin):
     add_form = iam_forms.SubAccountCreateForm
     change_form = iam_forms.SubAccountChangeForm
-    list_display = (
-        "login_id",
-        "name",
-        "email",
-        "account",
-        "active",
-        "can_console_access",
-        "can_api_gateway_access",
-        "has_mfa",
-        "create_time",
-        "last_login_time",
-    )
+    change_form_template = "admin/iam/subaccount_change_form.html"
+    # Short columns, so that the list fits a 1,400 px window (e-mail and creation time are on the change page).
+    list_display = ("login_id", "name", "account", "active", "console", "api", "has_mfa", "last_login")
     list_select_related = ("account",)
     list_filter = ("active", "can_api_gateway_access", "can_console_access", "is_mfa_mandatory", "account")
     search_fields = ("login_id", "name", "email", "=account__member_no")
@@ -75,9 +71,64 @@ class SubAccountAdmin(EffectivePermissionsMixin, ServiceAdmin):
         "last_login_time",
     )
 
+    last_login = compact_time("last_login_time", "last sign-in")
+
     @admin.display(boolean=True, description="MFA")
     def has_mfa(self, obj):
         return obj.has_mfa
+
+    @admin.display(boolean=True, description="console", ordering="can_console_access")
+    def console(self, obj):
+        return obj.can_console_access
+
+    @admin.display(boolean=True, description="API", ordering="can_api_gateway_access")
+    def api(self, obj):
+        return obj.can_api_gateway_access
+
+    # Issuing an access key: a button on the change page; the secret is shown once, in a message ------------------
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.issue_access_key_view)
+        name = f"{self.opts.app_label}_{self.opts.model_name}_issue_access_key"
+        return [path("<path:object_id>/issue-access-key/", view, name=name), *super().get_urls()]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["can_issue_access_key"] = obj is not None and self.has_change_permission(request, obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def issue_access_key_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        sub_account = self.get_object(request, unquote(object_id))
+        if sub_account is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_change_permission(request, sub_account):
+            raise PermissionDenied
+        change_url = reverse(
+            f"admin:{self.opts.app_label}_{self.opts.model_name}_change",
+            args=[quote(sub_account.pk)],
+            current_app=self.admin_site.name,
+        )
+        try:
+            with transaction.atomic(using=router.db_for_write(AccessKey)):
+                key, secret = sub_account_services.access_key_create(sub_account=sub_account)
+                self.audit(
+                    request,
+                    sub_account,
+                    f"{CATALOG}Change/createSubAccountAccessKey",
+                    {"accessKey": key.access_key, "secret": "issued"},
+                )
+        except ServiceError as exc:
+            self.message_user(request, f"No access key was issued: {exc.message}", messages.ERROR)
+            return HttpResponseRedirect(change_url)
+        # After the commit, in the server-side session (MESSAGE_STORAGE), shown on the next page only.
+        self.message_user(
+            request,
+            f"Access key of {sub_account.login_id}: {key.access_key} — secret key: {secret} — "
+            "this is the only time the secret key is shown; store it now.",
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(change_url)
 
     @admin.display(description="NRN")
     def nrn(self, obj):
@@ -162,17 +213,7 @@ class AccessKeyAdmin(AuditedAdmin):
     """Every key: root, sub account and STS temporary keys (role sessions show their role and who is behind them).
     Disabling a temporary key ends that session at once."""
 
-    list_display = (
-        "access_key",
-        "kind",
-        "account",
-        "sub_account",
-        "role",
-        "active",
-        "create_time",
-        "last_used_time",
-        "expire_time",
-    )
+    list_display = ("access_key", "kind", "account", "sub_account", "role", "active", "created", "last_used", "expires")
     list_select_related = ("account", "sub_account", "role")
     list_filter = ("kind", "active", "mfa_present")
     search_fields = ("=access_key", "=account__member_no", "sub_account__login_id", "role__name")
@@ -193,6 +234,9 @@ class AccessKeyAdmin(AuditedAdmin):
     readonly_fields = fields
     exclude = SECRET_FIELDS[AccessKey]
     actions = ["disable_selected"]
+    created = compact_time("create_time", "created")
+    last_used = compact_time("last_used_time", "last used")
+    expires = compact_time("expire_time", "expires")
 
     def has_add_permission(self, request):
         # Keys are issued with their secret by the API (or with a main account), never typed in here.

@@ -79,6 +79,18 @@ def root_access_key_create(*, account: Account) -> tuple[AccessKey, str]:
 
 
 @transaction.atomic
+def root_access_key_rotate(*, account: Account) -> tuple[AccessKey, str, list[str]]:
+    """Replace every root key of a main account by one new key (their secrets were lost or leaked): the old keys are
+    deleted, with the temporary keys they obtained. Returns the new key, its secret and the old access key ids."""
+    Account.objects.select_for_update().get(pk=account.pk)
+    old = AccessKey.objects.filter(account=account, kind=AccessKey.ROOT)
+    old_ids = list(old.values_list("access_key", flat=True))
+    old.delete()  # issued_by cascades: what the old keys obtained goes with them
+    key, secret = access_key_issue(account=account, kind=AccessKey.ROOT)
+    return key, secret, old_ids
+
+
+@transaction.atomic
 def account_update(*, account: Account, **changes) -> Account:
     """Change a main account's name or e-mail."""
     unknown = set(changes) - {"name", "email"}

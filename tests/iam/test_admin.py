@@ -807,7 +807,7 @@ def test_group_create_change_and_delete(admin_client, world):
     data.update(tags='{"team": 5}')
     response = admin_client.post(url(Group, "change", group.pk), data)
     assert response.status_code == 200
-    assert form_errors(response)["tags"] == ["tags.team: tag values must be strings of at most 128 characters"]
+    assert form_errors(response)["tags"] == ["Tag “team”: tag values must be strings of at most 128 characters."]
 
     assert admin_client.post(url(Group, "delete", world.group.pk), {"post": "yes"}).status_code == 302
     assert not Group.objects.filter(pk=world.group.pk).exists()

@@ -1,4 +1,5 @@
-"""The management commands: ``create_account`` and ``bootstrap_demo``."""
+"""The management commands: ``create_account``, ``bootstrap_demo``, and the recovery commands ``rotate_root_key`` and
+``reset_staff_password``."""
 
 import json
 from io import StringIO
@@ -8,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from iam.models import AccessKey, Account
+from iam.models import AccessKey, Account, AuditEvent
 from iam.secrets import decrypt_secret
 from tests.conftest import Credentials
 
@@ -76,7 +77,9 @@ def test_create_account_with_a_blank_name_fails_clearly():
 def _bootstrap_json(output: str) -> dict:
     first_line, _, rest = output.partition("\n")
     assert first_line == "Demo credentials (shown only this once):"
-    return json.loads(rest)
+    printed, end = json.JSONDecoder().raw_decode(rest)
+    assert rest[end:].strip().startswith("Admin: http://127.0.0.1:")
+    return printed
 
 
 @pytest.mark.django_db
@@ -146,3 +149,108 @@ def test_bootstrap_demo_stores_nothing_when_it_fails_halfway(monkeypatch):
     monkeypatch.undo()
     printed = _bootstrap_json(_run("bootstrap_demo"))
     assert set(printed) == {"mainAccount", "staff"}
+
+
+@pytest.mark.django_db
+def test_bootstrap_demo_prints_the_admin_address_it_is_given(monkeypatch):
+    monkeypatch.delenv("PORT", raising=False)
+    printed = _bootstrap_json(_run("bootstrap_demo", "--base-url", "http://127.0.0.1:8001/"))
+    assert printed["staff"]["url"] == "http://127.0.0.1:8001/admin/"
+    again = _run("bootstrap_demo", "--base-url", "http://127.0.0.1:8001")
+    assert "http://127.0.0.1:8001/admin/" in again
+    assert ":8000" not in again
+
+
+@pytest.mark.django_db
+def test_bootstrap_demo_defaults_to_the_port_in_the_environment(monkeypatch):
+    monkeypatch.setenv("PORT", "8123")
+    printed = _bootstrap_json(_run("bootstrap_demo"))
+    assert printed["staff"]["url"] == "http://127.0.0.1:8123/admin/"
+
+
+# rotate_root_key ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_rotate_root_key_replaces_the_lost_keys_and_prints_the_new_secret_once(api, tenant, caplog):
+    second = json.loads(_run("create_account", "Other"))  # another account's key is left alone
+    old = tenant.root
+    printed = json.loads(_run("rotate_root_key", str(tenant.account.member_no)))
+    assert set(printed) == {"memberNo", "accessKey", "secretKey"}
+    assert printed["memberNo"] == tenant.account.member_no
+    assert printed["accessKey"] != old.access_key
+
+    new = Credentials(printed["accessKey"], printed["secretKey"])
+    assert api.call("GET", "/api/v1/dashboard", creds=new).status_code == 200
+    assert api.call("GET", "/api/v1/dashboard", creds=old).status_code == 401
+    other = Credentials(second["accessKey"], second["secretKey"])
+    assert api.call("GET", "/api/v1/dashboard", creds=other).status_code == 200
+    roots = AccessKey.objects.filter(account=tenant.account, kind=AccessKey.ROOT)
+    assert list(roots.values_list("access_key", flat=True)) == [printed["accessKey"]]
+
+    event = AuditEvent.objects.get(action="Admin:rotateRootAccessKey")
+    assert event.account_id == tenant.account.pk
+    assert event.actor == "system:rotate_root_key"
+    assert event.detail == {
+        "rootAccessKey": printed["accessKey"],
+        "deletedAccessKeys": [old.access_key],
+        "secret": "issued",
+    }
+    # The secret is printed, never logged nor audited.
+    assert printed["secretKey"] not in caplog.text
+    assert printed["secretKey"] not in json.dumps(list(AuditEvent.objects.values("detail")))
+
+
+@pytest.mark.django_db
+def test_rotate_root_key_works_at_the_root_key_limit(api, tenant):
+    from iam.services.accounts import root_access_key_create
+
+    root_access_key_create(account=tenant.account)  # two root keys: the limit
+    printed = json.loads(_run("rotate_root_key", str(tenant.account.member_no)))
+    assert AccessKey.objects.filter(account=tenant.account, kind=AccessKey.ROOT).count() == 1
+    creds = Credentials(printed["accessKey"], printed["secretKey"])
+    assert api.call("GET", "/api/v1/dashboard", creds=creds).status_code == 200
+
+
+@pytest.mark.django_db
+def test_rotate_root_key_of_an_unknown_account_fails_clearly(tenant):
+    with pytest.raises(CommandError) as caught:
+        _run("rotate_root_key", "4242")
+    assert str(caught.value) == "no main account with memberNo 4242"
+    assert AccessKey.objects.get(account=tenant.account).access_key == tenant.root.access_key
+    assert not AuditEvent.objects.filter(action="Admin:rotateRootAccessKey").exists()
+
+
+# reset_staff_password ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_reset_staff_password_prints_a_new_password_once_that_signs_in(client, caplog):
+    User = get_user_model()
+    User.objects.create_superuser("admin", "admin@example.invalid", "lost-password-1")
+    printed = json.loads(_run("reset_staff_password", "admin"))
+    assert set(printed) == {"username", "password"}
+    user = User.objects.get(username="admin")
+    assert user.check_password(printed["password"])
+    assert not user.check_password("lost-password-1")
+
+    response = client.post("/admin/login/?next=/admin/", {"username": "admin", "password": printed["password"]})
+    assert response.status_code == 302 and response.url == "/admin/"
+
+    event = AuditEvent.objects.get(action="Admin:resetStaffPassword")
+    assert event.actor == "system:reset_staff_password"
+    assert event.detail == {"username": "admin", "password": "generated", "lockoutsCleared": 0}
+    assert printed["password"] not in caplog.text
+    assert printed["password"] not in json.dumps(list(AuditEvent.objects.values("detail")))
+
+
+@pytest.mark.django_db
+def test_reset_staff_password_of_an_unknown_or_non_staff_user_fails_clearly():
+    User = get_user_model()
+    User.objects.create_user("visitor", "v@example.invalid", "kept-password-1")
+    for username in ("nobody", "visitor"):
+        with pytest.raises(CommandError) as caught:
+            _run("reset_staff_password", username)
+        assert str(caught.value) == f"no staff user named {username!r}"
+    assert User.objects.get(username="visitor").check_password("kept-password-1")
+    assert not AuditEvent.objects.filter(action="Admin:resetStaffPassword").exists()
