@@ -199,7 +199,8 @@ def _body_variants(base):
 class Sweeper:
     def __init__(self, creds):
         self.creds = creds
-        self.client = APIClient()
+        # Unhandled exceptions become 500 answers to collect (not exceptions that stop the sweep at the first one).
+        self.client = APIClient(raise_request_exception=False)
         self.failures = []
         self.calls = 0
 
