@@ -194,9 +194,13 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "iam.api.errors.exception_handler",
     "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%SZ",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["iam.api.parsers.GuardedJSONParser"],
     "UNAUTHENTICATED_USER": None,
 }
+
+# Request bodies nested deeper than this many arrays and objects are refused (400) when parsed; the deepest valid
+# document (a policy's condition values) needs about 8.
+IAM_JSON_MAX_DEPTH = env_int("IAM_JSON_MAX_DEPTH", 32)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "IAM: Sub Account, STS and External Access",

@@ -110,7 +110,7 @@ def event(
         actor=actor.name[: AuditEvent._meta.get_field("actor").max_length],
         actor_type=actor.actor_type,
         action=action,
-        resource=resource or "",
+        resource=(resource or "")[: AuditEvent._meta.get_field("resource").max_length],
         result=result,
         source_ip=actor.source_ip,
         request_id=current_request_id(),

@@ -30,6 +30,9 @@ class GatewayAuthenticationFailed(exceptions.AuthenticationFailed):
 REFUSED = "the signature, timestamp or access key could not be verified"
 
 
+ACCESS_KEY_MAX_LENGTH = AccessKey._meta.get_field("access_key").max_length
+
+
 def refused(reason: str) -> GatewayAuthenticationFailed:
     return GatewayAuthenticationFailed(REFUSED, reason)
 
@@ -124,6 +127,8 @@ class SignatureAuthentication(authentication.BaseAuthentication):
         ]
         if missing:
             raise GatewayAuthenticationFailed(f"missing header: {', '.join(missing)}")
+        if "\x00" in access_key or len(access_key) > ACCESS_KEY_MAX_LENGTH:
+            raise refused("unknown access key")  # no such key can exist (and the database would refuse a NUL)
         ip = client_ip(request)
         if source_throttled(ip):
             raise exceptions.Throttled(detail="too many failed signatures from this address; try again in a minute")
@@ -220,7 +225,7 @@ def actor_name(principal) -> str:
     return principal.nrn
 
 
-def record_refused_key(request, key: AccessKey, reason: str) -> None:
+def record_refused_key(request, key: AccessKey, reason: str, *, path: str) -> None:
     """A refused signature or key of a known account is a denied request of that account, recorded once per key and
     reason each minute with a count of the repeats, so knowing a key id does not let anyone flood the trail."""
     digest = hashlib.sha256(f"{key.pk}\n{reason}".encode()).hexdigest()[:32]
@@ -241,7 +246,7 @@ def record_refused_key(request, key: AccessKey, reason: str) -> None:
         action="Gateway:authenticate",
         resource=f"accessKey/{key.access_key}",
         result=AuditEvent.DENIED,
-        detail={"reason": reason, "method": request.method, "path": request.path, "count": 1},
+        detail={"reason": reason, "method": request.method, "path": path, "count": 1},
         actor=audit.Actor(f"accessKey:{key.access_key}", "AccessKey", client_ip(request)),
     )
     try:

@@ -101,13 +101,14 @@ def known_condition_key(key) -> bool:
 def statement_actions(statement: dict) -> list[catalog.CatalogAction]:
     """The catalog actions a statement's targets name (patterns expanded)."""
     found = []
-    for target in statement.get("targets") or ():
-        if not isinstance(target, dict):
+    targets = statement.get("targets")
+    for target in targets if isinstance(targets, list) else ():  # a malformed document is reported elsewhere
+        if not isinstance(target, dict) or not isinstance(target.get("actions"), list):
             continue
         products = catalog.PRODUCTS if target.get("product") == "*" else (target.get("product"),)
         for product in products:
             for action in catalog.actions_for(product) if product in catalog.PRODUCTS else ():
-                if any(isinstance(p, str) and action_matches(p, action.name) for p in target.get("actions") or ()):
+                if any(isinstance(p, str) and action_matches(p, action.name) for p in target["actions"]):
                     found.append(action)
     return found
 

@@ -5,6 +5,7 @@ import logging
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -12,6 +13,9 @@ from rest_framework.response import Response
 from iam.errors import ServiceError
 
 logger = logging.getLogger(__name__)
+
+# How long a caller should wait before retrying when the database does not answer.
+DATABASE_RETRY_AFTER_SECONDS = 5
 
 
 def gateway_body(error_code: str, message: str, details: str = "") -> dict:
@@ -27,6 +31,20 @@ def service_body(error_code: int, message: str, field_errors=()) -> dict:
         "message": message,
         "fieldErrors": [{"field": f, "message": m} for f, m in field_errors],
     }
+
+
+def _database_unavailable(exc) -> tuple[dict, dict]:
+    """Body and headers of the answer when the database cannot be reached: 503, retry later. Only the error's
+    class is logged: a driver's message can name hosts and users."""
+    logger.warning("database unavailable (%s)", type(exc).__name__)
+    body = gateway_body("500", "Endpoint Error", "the service's database is unavailable: retry later")
+    return body, {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
+
+
+def database_unavailable_response(exc) -> JsonResponse:
+    """The same answer outside DRF's exception handler (the database failed opening or committing a transaction)."""
+    body, headers = _database_unavailable(exc)
+    return JsonResponse(body, status=503, headers=headers)
 
 
 def _flatten(detail, prefix: str = "") -> list[tuple[str, str]]:
@@ -76,6 +94,9 @@ def exception_handler(exc, context):
         return Response(gateway_body("420", "Rate Limited", str(exc.detail)), status=429)
     if isinstance(exc, exceptions.APIException):
         return Response(service_body(exc.status_code, str(exc.detail)), status=exc.status_code)
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        body, headers = _database_unavailable(exc)
+        return Response(body, status=503, headers=headers)
     logger.exception("unexpected error in %s", context.get("view").__class__.__name__)
     return Response(gateway_body("900", "Unexpected Error"), status=500)
 

@@ -56,14 +56,17 @@ class ServiceErrorSchema(serializers.Serializer):
 
 class GatewayErrorDetailSchema(serializers.Serializer):
     errorCode = serializers.CharField(
-        help_text="200 Authentication Failed, 210 Permission Denied, 900 Unexpected Error"
+        help_text=(
+            "100 Bad Request Exception, 200 Authentication Failed, 210 Permission Denied, 500 Endpoint Error "
+            "(the database is unavailable), 900 Unexpected Error"
+        )
     )
     message = serializers.CharField()
     details = serializers.CharField(required=False)
 
 
 class GatewayErrorSchema(serializers.Serializer):
-    """The API Gateway error body (401, 500)."""
+    """The API Gateway error body (400 for a body that does not parse, 401, 500, 503)."""
 
     error = GatewayErrorDetailSchema()
 
@@ -108,6 +111,11 @@ class WireAutoSchema(AutoSchema):
                 ("401", GatewayErrorSchema, "Authentication Failed (200) or Permission Denied (210)"),
                 ("404", ServiceErrorSchema, "No such resource in the caller's account"),
                 ("409", ServiceErrorSchema, "Conflict or limit reached"),
+                (
+                    "503",
+                    GatewayErrorSchema,
+                    "Endpoint Error (500): the database is unavailable, retry after Retry-After",
+                ),
             ):
                 if code not in bodies:
                     bodies[code] = self._get_response_for_code(serializer, code, direction=direction)

@@ -300,3 +300,12 @@ def test_hsts_and_the_https_redirect_are_read_from_the_environment():
     assert "W004" not in configured and "W005" not in configured and "W008" not in configured
     off = _deploy_check({**base, "SECURE_SSL_REDIRECT": "false"})
     assert "W008" in off
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("access_key", ["AB\x00CD", "K" * 450])
+def test_an_access_key_that_cannot_exist_is_refused_like_an_unknown_one(api, tenant, access_key):
+    headers = signed_headers(access_key, "x", "GET", "/api/v1/groups")
+    response = _send(api, "GET", "/api/v1/groups", headers)
+    assert response.status_code == 401
+    assert response.json()["error"]["details"] == REFUSED

@@ -1,16 +1,23 @@
 """What every Sub Account viewset shares: tenancy from the signed caller, wire-format helpers."""
 
+import logging
 import uuid
 
-from django.db import transaction
+from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError, models, transaction
 from rest_framework import exceptions, viewsets
 from rest_framework.response import Response
 
 from iam import audit, nrn
+from iam.api import input_guard
+from iam.api.errors import database_unavailable_response
 from iam.authentication import record_refused_key
-from iam.errors import InvalidInput, NotFound
+from iam.errors import InvalidInput, NotFound, ServiceError
 from iam.filtersets import NcpSearchFilter
 from iam.models import Account, AuditEvent
+
+logger = logging.getLogger(__name__)
+AUDIT_RESOURCE_LENGTH = AuditEvent._meta.get_field("resource").max_length
 
 
 def process_result(object_id=None, **extra) -> Response:
@@ -61,6 +68,35 @@ class AccountScopedViewSet(viewsets.GenericViewSet):
                 pass  # not a UUID: get_object() answers 404
         super().initial(request, *args, **kwargs)
 
+    def perform_authentication(self, request):
+        super().perform_authentication(request)
+        # Once the caller is known (so a refusal is an event of its account) and before anything builds an NRN,
+        # authorizes, queries or audits with them: no input the database cannot store, no id longer than its column.
+        try:
+            input_guard.check_path(
+                self.kwargs,
+                lookup=self.lookup_url_kwarg or self.lookup_field,
+                max_length=self._lookup_max_length(),
+                entity=getattr(self, "entity_name", "resource"),
+            )
+            input_guard.check_query(request.query_params)
+            request.data  # noqa: B018 - parsing checks the body (iam.api.parsers.GuardedJSONParser)
+        except (ServiceError, exceptions.APIException, RequestDataTooBig) as exc:
+            self._audit_refused_input(request, exc)
+            raise
+
+    def _lookup_max_length(self) -> int | None:
+        """The longest path id that can name a row: a canonical UUID, a bigint, or the lookup column's length."""
+        if self.queryset is None or (self.lookup_url_kwarg or self.lookup_field) not in self.kwargs:
+            return None
+        if self.lookup_is_uuid:
+            return 36  # initial() has spelled every UUID canonically by now
+        meta = self.queryset.model._meta
+        field = meta.pk if self.lookup_field == "pk" else meta.get_field(self.lookup_field)
+        if isinstance(field, (models.IntegerField, models.AutoField)):
+            return len(str(2**63))
+        return field.max_length
+
     def get_queryset(self):
         return self.queryset.for_account(self.account)
 
@@ -72,13 +108,20 @@ class AccountScopedViewSet(viewsets.GenericViewSet):
         # A change, its audit event, its outbox messages and its version bump commit together or not at all.
         if request.method in self.SAFE_METHODS:
             return super().dispatch(request, *args, **kwargs)
-        with transaction.atomic():
-            response = super().dispatch(request, *args, **kwargs)
-            if response.status_code >= 500:
-                # An unexpected error after a service wrote: undo everything, so no secret is issued unseen.
-                transaction.set_rollback(True)
+        try:
+            with transaction.atomic():
+                response = super().dispatch(request, *args, **kwargs)
+                if response.status_code >= 500:
+                    # An unexpected error after a service wrote: undo everything, so no secret is issued unseen.
+                    transaction.set_rollback(True)
+        except (OperationalError, InterfaceError) as exc:
+            # The database went away opening or committing the transaction (outside DRF's exception handler).
+            return database_unavailable_response(exc)
         if response.status_code >= 500:
-            self._audit_after_rollback(self.request, response)  # the DRF request, which carries the audit facts
+            try:
+                self._audit_after_rollback(self.request, response)  # the DRF request, which carries the facts
+            except (OperationalError, InterfaceError) as exc:
+                logger.warning("audit after rollback not written: database unavailable (%s)", type(exc).__name__)
         return response
 
     def check_permissions(self, request):
@@ -105,7 +148,27 @@ class AccountScopedViewSet(viewsets.GenericViewSet):
         reason = getattr(request, "audit_refusal", None)
         if key is None or reason is None or response.status_code != 401:
             return
-        record_refused_key(request, key, reason)
+        record_refused_key(request, key, reason, path=_path(request))
+
+    @staticmethod
+    def _audit_refused_input(request, exc) -> None:
+        """Input refused before authorization (unstorable text, an id that cannot exist, a body that does not
+        parse) is a denied request of the caller's account, so probing with it leaves a trace like any other."""
+        if isinstance(exc, ServiceError):
+            status, reason = exc.status, exc.message
+        elif isinstance(exc, exceptions.APIException):
+            status, reason = exc.status_code, str(exc.detail)
+        else:
+            status, reason = 413, "request body too large"
+        if request.user is None:
+            return
+        audit.record(
+            account_id=request.user.account_id,
+            action="Gateway:validateRequest",
+            resource=_path(request, AUDIT_RESOURCE_LENGTH),
+            result=AuditEvent.DENIED,
+            detail={"reason": reason, "method": request.method, "path": _path(request), "status": status},
+        )
 
     def _audit_after_rollback(self, request, response) -> None:
         requests = getattr(request, "audit_requests", None)
@@ -120,7 +183,7 @@ class AccountScopedViewSet(viewsets.GenericViewSet):
             return
         ok = response.status_code < 400
         data = response.data if isinstance(response.data, dict) else {}
-        detail = {"method": request.method, "path": request.path, "status": response.status_code}
+        detail = {"method": request.method, "path": _path(request), "status": response.status_code}
         if not ok and "errorCode" in data:
             detail["errorCode"] = data["errorCode"]
         if not after_rollback:  # a rolled-back change issued nothing
@@ -155,3 +218,8 @@ class AccountScopedViewSet(viewsets.GenericViewSet):
         context = super().get_serializer_context()
         context["member_no"] = self.account.member_no
         return context
+
+
+def _path(request, limit: int | None = None) -> str:
+    """The request path as the audit trail can store it (it may carry a NUL the guard is about to refuse)."""
+    return input_guard.printable(request.path, limit)
