@@ -20,11 +20,18 @@ def encrypt_secret(plain: str) -> str:
 
 
 def decrypt_secret(token: str) -> str:
+    """The plain secret of a stored token. Every signed call needs its key's secret: decrypted ones are kept per
+    process (a token always decrypts to the same secret under one key; a reset secret is a new token)."""
     try:
-        return _fernet(settings.IAM_SECRET_ENCRYPTION_KEY).decrypt(token.encode("ascii")).decode("utf-8")
+        return _decrypt(settings.IAM_SECRET_ENCRYPTION_KEY, token)
     except InvalidToken:
         # Never include the token: it is the stored secret.
         raise ValueError("stored secret cannot be decrypted with the configured IAM_SECRET_ENCRYPTION_KEY") from None
+
+
+@lru_cache(maxsize=10_000)  # failures raise, so they are never kept
+def _decrypt(encryption_key: str, token: str) -> str:
+    return _fernet(encryption_key).decrypt(token.encode("ascii")).decode("utf-8")
 
 
 def new_access_key(prefix: str = "") -> str:

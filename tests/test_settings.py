@@ -19,6 +19,8 @@ CONTROLLED = (
     "DATA_DIR",
     "DEBUG",
     "ALLOWED_HOSTS",
+    "DB_CONN_MAX_AGE",
+    "DB_CONN_HEALTH_CHECKS",
 )
 SHOW_SETTINGS = """
 import json
@@ -32,6 +34,7 @@ print(json.dumps({
     "SESSION_COOKIE_SECURE": s.SESSION_COOKIE_SECURE,
     "SECURE_PROXY_SSL_HEADER": s.SECURE_PROXY_SSL_HEADER,
     "DATABASE": {k: s.DATABASES["default"].get(k) for k in ("ENGINE", "NAME", "HOST", "PORT", "USER")},
+    "DB_CONNECTION": {k: s.DATABASES["default"].get(k) for k in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS")},
     "CACHE": s.CACHES["default"],
     "CELERY_BROKER_URL": s.CELERY_BROKER_URL,
     "CELERY_BROKER_TRANSPORT_OPTIONS": s.CELERY_BROKER_TRANSPORT_OPTIONS,
@@ -150,3 +153,13 @@ def test_redis_url_switches_broker_and_cache(tmp_path):
     assert values["CELERY_BROKER_TRANSPORT_OPTIONS"] == {"visibility_timeout": 3600}
     # The database does not follow Redis.
     assert values["DATABASE"]["ENGINE"] == "django.db.backends.sqlite3"
+
+
+def test_database_connections_are_kept_and_checked_by_default(tmp_path):
+    url = "postgres://iam_user:pw@db.internal:5433/iam_prod"
+    values = show_settings({"DATABASE_URL": url, "DATA_DIR": str(tmp_path)})
+    assert values["DB_CONNECTION"] == {"CONN_MAX_AGE": 60, "CONN_HEALTH_CHECKS": True}
+    values = show_settings(
+        {"DATABASE_URL": url, "DATA_DIR": str(tmp_path), "DB_CONN_MAX_AGE": "0", "DB_CONN_HEALTH_CHECKS": "false"}
+    )
+    assert values["DB_CONNECTION"] == {"CONN_MAX_AGE": 0, "CONN_HEALTH_CHECKS": False}

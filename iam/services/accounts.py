@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from iam.errors import Conflict, InvalidInput, QuotaExceeded
-from iam.models import AccessKey, Account
+from iam.models import AccessKey, Account, Role
 from iam.secrets import encrypt_secret, new_access_key, new_secret_key
 from iam.services.validation import full_clean
 
@@ -49,6 +49,24 @@ def temporary_keys_end(*, keys) -> int:
         ended += AccessKey.objects.filter(pk__in=ids).update(active=False, expire_time=now)
         ids = list(live.filter(issued_by__in=ids).values_list("pk", flat=True))
     return ended
+
+
+def _use_unrecorded(previous, now, interval: int) -> bool:
+    return previous is None or interval <= 0 or (now - previous).total_seconds() >= interval
+
+
+def access_key_mark_used(*, key: AccessKey, now) -> int:
+    """Record that a key (and a role session's role) was used at ``now``: only when the recorded time is older than
+    IAM_KEY_LAST_USED_WRITE_SECONDS, so most signed calls write nothing. Returns how many rows it wrote."""
+    interval = settings.IAM_KEY_LAST_USED_WRITE_SECONDS
+    written = 0
+    if _use_unrecorded(key.last_used_time, now, interval):
+        written += AccessKey.objects.filter(pk=key.pk).update(last_used_time=now)
+        key.last_used_time = now
+    if key.role_id is not None and _use_unrecorded(key.role.last_use_time, now, interval):
+        written += Role.objects.filter(pk=key.role_id).update(last_use_time=now)
+        key.role.last_use_time = now
+    return written
 
 
 @transaction.atomic

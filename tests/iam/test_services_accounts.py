@@ -1,17 +1,24 @@
-"""Main accounts: creation with a root key, more root keys within the limit, suspension, settings changes."""
+"""Main accounts: creation with a root key, more root keys within the limit, suspension, settings changes, when a
+key's use is recorded."""
+
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from iam.errors import Conflict, InvalidInput, QuotaExceeded
 from iam.models import AccessKey, Account
 from iam.secrets import decrypt_secret
 from iam.services.accounts import (
+    access_key_mark_used,
     account_create,
     account_set_active,
     account_settings_update,
     root_access_key_create,
 )
+from iam.services.roles import role_create
 from iam.services.sub_accounts import access_key_create
+from sts.services import role_session_issue
 from tests.conftest import Credentials, Tenant, make_sub_account
 
 DASHBOARD = "/api/v1/dashboard"
@@ -222,3 +229,62 @@ def test_account_update_changes_name_and_email_and_refuses_bad_input():
         account_update(account=account, member_no=1)
     account.refresh_from_db()
     assert (account.name, account.email, account.member_no) == ("After", "ops@example.com", 4242)
+
+
+# access_key_mark_used ----------------------------------------------------------------------------------------
+
+
+def _recorded(key: AccessKey):
+    return AccessKey.objects.get(pk=key.pk).last_used_time
+
+
+def test_a_key_use_is_written_at_most_once_per_interval(tenant, settings, django_assert_num_queries):
+    settings.IAM_KEY_LAST_USED_WRITE_SECONDS = 60
+    key = AccessKey.objects.get(access_key=tenant.root.access_key)
+    start = timezone.now()
+    assert access_key_mark_used(key=key, now=start) == 1  # never used: written
+    assert _recorded(key) == start
+    with django_assert_num_queries(0):
+        assert access_key_mark_used(key=key, now=start + timedelta(seconds=59)) == 0
+    assert _recorded(key) == start
+    # Another process reads the row as written and also leaves it alone within the interval.
+    as_read = AccessKey.objects.get(pk=key.pk)
+    with django_assert_num_queries(0):
+        assert access_key_mark_used(key=as_read, now=start + timedelta(seconds=30)) == 0
+    assert access_key_mark_used(key=key, now=start + timedelta(seconds=60)) == 1
+    assert _recorded(key) == start + timedelta(seconds=60)
+
+
+def test_a_zero_interval_writes_every_use(tenant, settings):
+    settings.IAM_KEY_LAST_USED_WRITE_SECONDS = 0
+    key = AccessKey.objects.get(access_key=tenant.root.access_key)
+    start = timezone.now()
+    for offset in (0, 1, 2):
+        assert access_key_mark_used(key=key, now=start + timedelta(seconds=offset)) == 1
+        assert _recorded(key) == start + timedelta(seconds=offset)
+
+
+def test_a_role_session_records_its_role_use_at_most_once_per_interval(tenant, settings):
+    settings.IAM_KEY_LAST_USED_WRITE_SECONDS = 60
+    role = role_create(account=tenant.account, name="bench-role", role_type="Account")
+    sessions = [
+        AccessKey.objects.select_related("role").get(
+            pk=role_session_issue(
+                role=role, source_identity_type="SubAccount", source_identity_id=f"s{i}", duration_sec=3600
+            )[0].pk
+        )
+        for i in range(2)
+    ]
+    start = timezone.now()
+    assert access_key_mark_used(key=sessions[0], now=start) == 2  # the key and its role
+    role.refresh_from_db()
+    assert role.last_use_time == start
+    # The second session's key was never used, but its role was just now: only the key is written.
+    second = AccessKey.objects.select_related("role").get(pk=sessions[1].pk)
+    assert access_key_mark_used(key=second, now=start + timedelta(seconds=10)) == 1
+    role.refresh_from_db()
+    assert role.last_use_time == start
+    assert _recorded(second) == start + timedelta(seconds=10)
+    assert access_key_mark_used(key=sessions[0], now=start + timedelta(seconds=61)) == 2
+    role.refresh_from_db()
+    assert role.last_use_time == start + timedelta(seconds=61)
