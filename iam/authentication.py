@@ -11,9 +11,11 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from iam import audit, replay, signing
-from iam.models import AccessKey, AuditEvent, Role
+from iam.models import AccessKey, AuditEvent
 from iam.principals import main_account_principal, role_session_principal, sub_account_principal
 from iam.secrets import decrypt_secret
+from iam.selectors import access_key_for_signature
+from iam.services.accounts import access_key_mark_used
 
 
 class GatewayAuthenticationFailed(exceptions.AuthenticationFailed):
@@ -132,7 +134,7 @@ class SignatureAuthentication(authentication.BaseAuthentication):
         ip = client_ip(request)
         if source_throttled(ip):
             raise exceptions.Throttled(detail="too many failed signatures from this address; try again in a minute")
-        key = AccessKey.objects.select_related("account", "sub_account", "role").filter(access_key=access_key).first()
+        key = access_key_for_signature(access_key)
         if key is None:
             raise refused("unknown access key")
         request.audit_key = key  # from here on, a refusal is a denied request of the key's account
@@ -170,9 +172,7 @@ class SignatureAuthentication(authentication.BaseAuthentication):
             principal = sub_account_principal(
                 sub, account, access_key=key.access_key, source_ip=ip, mfa_present=key.mfa_present
             )
-        AccessKey.objects.filter(pk=key.pk).update(last_used_time=now)
-        if principal.is_role_session:
-            Role.objects.filter(pk=key.role_id).update(last_use_time=now)
+        access_key_mark_used(key=key, now=now)
         audit.set_actor(audit.Actor(actor_name(principal), principal.principal_type, ip))
         request.account = account
         return principal, key

@@ -472,6 +472,7 @@ def test_list_runs_a_constant_number_of_queries(api, tenant, django_assert_max_n
     for sub in _many(tenant, 3):
         sub.tags = {"a": "b"}
         sub.save()
+    api.call("GET", f"{URL}?size=50", creds=tenant.root)  # the key's first use is written once, then not again
     with CaptureQueriesContext(connection) as few:
         response = api.call("GET", f"{URL}?size=50", creds=tenant.root)
     assert len(response.json()["items"]) == 3
