@@ -3,8 +3,9 @@
 Written independently of iam/engine.py's index so the two can be checked against each other.
 """
 
-import fnmatch
 import ipaddress
+import itertools
+import operator
 import re
 from datetime import UTC, datetime
 
@@ -30,6 +31,18 @@ def _sub(text, ctx):
     return None if missing else out
 
 
+def glob(pattern, value):
+    """``*`` any run, ``?`` one character, the rest literal: the textbook dynamic programme, one row per pattern
+    character (quadratic, never exponential; ``fnmatch`` would also read ``[...]`` as a character class)."""
+    row = [True] + [False] * len(value)  # row[j]: the pattern so far matches value[:j]
+    for char in pattern:
+        if char == "*":
+            row = list(itertools.accumulate(row, operator.or_))
+        else:
+            row = [False] + [row[j] and (char == "?" or char == value[j]) for j in range(len(value))]
+    return row[-1]
+
+
 def _action_ok(pattern, action):
     return (
         pattern == "*"
@@ -47,7 +60,7 @@ def _resource_ok(pattern, resource, ctx):
         return True
     if resource is None:
         return False
-    return fnmatch.fnmatchcase(resource, pattern.replace("[", "[[]"))
+    return glob(pattern, resource)
 
 
 def _num(v):
@@ -80,7 +93,7 @@ def _test(base, v, p):
         ic = "IgnoreCase" in base
         a, b = (v.casefold(), str(p).casefold()) if ic else (v, str(p))
         if "Like" in base:
-            return fnmatch.fnmatchcase(a, b.replace("[", "[[]"))
+            return glob(b, a)
         return a == b
     if base.startswith("Numeric") or base.startswith("Date"):
         conv = _num if base.startswith("Numeric") else _date
