@@ -68,6 +68,7 @@ schema: $(RUN_STAMP) ## Write the OpenAPI schema (var/openapi.yaml), validated, 
 	$(PY) manage.py spectacular --validate --fail-on-warn --file "$(SCHEMA_FILE)"
 	@echo "Schema written to $(SCHEMA_FILE)"
 
-bench: $(DEV_STAMP) ## Signed API calls per second, and the authorization engine vs reference vs Cedar
+bench: $(DEV_STAMP) ## Signed API calls per second, the authorization engine vs reference vs Cedar, wildcard worst cases
 	$(PY) bench/signed_api.py -n $(BENCH_N)
 	$(PY) bench/authz.py
+	$(PY) bench/wildcards.py

@@ -198,7 +198,7 @@ Rest = tuple[frozenset, bool, ResourceMatcher, Check | None]
 @dataclass(slots=True)
 class _Entry:
     """The statements that can apply to one (product, action), arranged for a fast decision: unconditional resources
-    become a set look-up and one combined pattern, and only variables and conditions are evaluated one by one."""
+    become a set look-up and one wildcard matcher, and only variables and conditions are evaluated one by one."""
 
     denies: tuple[Item, ...]
     allows: tuple[Item, ...]

@@ -3,9 +3,8 @@
 Written independently of iam/engine.py's index so the two can be checked against each other.
 """
 
+import fnmatch  # translates '*' into atomic groups (Python 3.11+): no exponential backtracking, and C speed
 import ipaddress
-import itertools
-import operator
 import re
 from datetime import UTC, datetime
 
@@ -32,15 +31,9 @@ def _sub(text, ctx):
 
 
 def glob(pattern, value):
-    """``*`` any run, ``?`` one character, the rest literal: the textbook dynamic programme, one row per pattern
-    character (quadratic, never exponential; ``fnmatch`` would also read ``[...]`` as a character class)."""
-    row = [True] + [False] * len(value)  # row[j]: the pattern so far matches value[:j]
-    for char in pattern:
-        if char == "*":
-            row = list(itertools.accumulate(row, operator.or_))
-        else:
-            row = [False] + [row[j] and (char == "?" or char == value[j]) for j in range(len(value))]
-    return row[-1]
+    """``*`` any run, ``?`` one character, the rest literal (``[`` escaped: fnmatch would read a character class).
+    Deliberately not iam/wildcard.py, so that the two can be checked against each other."""
+    return fnmatch.fnmatchcase(value, pattern.replace("[", "[[]"))
 
 
 def _action_ok(pattern, action):
