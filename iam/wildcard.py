@@ -9,8 +9,9 @@ fixed length: the first must match at the start of the value, the last at its en
 at its leftmost place after the previous one. With fixed-length segments the leftmost place is always a right one
 (taking a segment earlier only leaves more room for the next), so no place is ever tried twice and a match costs
 time linear in the pattern plus the value: a regex built as ``*`` -> ``.*`` backtracks exponentially on patterns
-such as ``*a*a*a*b``, this cannot. A segment of plain characters is found by ``str.find`` (linear since Python
-3.10); one holding ``?`` by one shift-and pass over the value, with an integer of the segment's length in bits.
+such as ``*a*a*a*b``, this cannot. A segment with at most one run of plain characters (``abc``, ``/user-??``) is
+found by ``str.find`` of that run (linear since Python 3.10); one with several runs between ``?`` by one shift-and
+pass over the value, with an integer of the segment's length in bits (about 0.3 us a character at worst).
 
 IgnoreCase compares characters as ``re.IGNORECASE`` did for these patterns: a character's simple lower case, with
 the few lower-case letters that share an upper case (``s`` and ``ſ``, ``σ`` and ``ς``, ...) made one; both sides
@@ -135,7 +136,8 @@ def _searcher(segment: str) -> Callable[[str, int, int], int]:
     last = 1 << (length - 1)
     # A few plain runs (the longest of different texts; each costs one str.find) bound where a match can start:
     # run ``text`` at ``offset`` puts no match before the first place ``text`` is found, less ``offset``.
-    distinct = {text: offset for offset, text in reversed(_chunks(segment))}
+    every_chunk = _chunks(segment)
+    distinct = {text: offset for offset, text in reversed(every_chunk)}
     chunks = sorted(((offset, text) for text, offset in distinct.items()), key=lambda chunk: -len(chunk[1]))[:4]
     bounds = tuple((offset, text, length - offset - len(text)) for offset, text in chunks)
     mask_of = masks.get
@@ -152,6 +154,13 @@ def _searcher(segment: str) -> Callable[[str, int, int], int]:
                 return -1
             if found - offset > earliest:
                 earliest = found - offset
+        # Usually the segment is right there; otherwise one shift-and pass from there finds the leftmost place.
+        if earliest + length <= end:
+            for offset, text in every_chunk:
+                if not value.startswith(text, earliest + offset):
+                    break
+            else:
+                return earliest
         state = 0
         for index in range(earliest, end):
             state = ((state << 1) | 1) & mask_of(value[index], wild)
@@ -180,22 +189,62 @@ def _compile(pattern: str) -> Matcher:
         if not first and not last and len(middle) == 1:
             (inner,) = middle
             return lambda value: inner in value
-        segments = tuple((part, len(part), None) for part in middle)
-        return _general(((0, first),) if first else (), len(first), ((0, last),) if last else (), len(last), segments)
+        if not last and len(middle) == 1:  # head*inner*, as in nrn:PUB:IAM::*:SubAccount/*
+            (inner,) = middle
+            start = len(first)
+            return lambda value: value.startswith(first) and value.find(inner, start) >= 0
+        return _plain(first, middle, last)
     if len(parts) == 1:
         chunks = _chunks(pattern)
-        return _general(chunks, len(pattern), (), 0, (), exact=True)
+        size = len(pattern)
+        if len(chunks) == 1 and chunks[0][0] == 0:  # text??, as in .../SubAccount/user-??
+            text = chunks[0][1]
+            return lambda value: len(value) == size and value.startswith(text)
+        return _general(chunks, size, (), 0, (), exact=True)
     first, last = parts[0], parts[-1]
-    segments = tuple((part, len(part), _searcher(part) if "?" in part else None) for part in parts[1:-1] if part)
-    return _general(_chunks(first), len(first), _chunks(last), len(last), segments)
+    return _general(
+        _chunks(first), len(first), _chunks(last), len(last), tuple(map(_segment, filter(None, parts[1:-1])))
+    )
+
+
+def _segment(part: str) -> tuple[str, int, int, int, Callable | None]:
+    """How ``_general`` finds a segment between stars: (text, offset, after, length, search). With at most one plain
+    run, the segment's leftmost place is that of its run, found by ``str.find`` (``offset`` characters after the
+    place, ``after`` characters before its end); with more, by ``search`` (``_searcher``)."""
+    chunks = _chunks(part)
+    if len(chunks) > 1:
+        return ("", 0, 0, len(part), _searcher(part))
+    offset, text = chunks[0] if chunks else (0, "")
+    return (text, offset, len(part) - offset - len(text), len(part), None)
+
+
+def _plain(first: str, middle: tuple[str, ...], last: str) -> Matcher:
+    """``first*m1*m2*...*last`` without ``?``: the ends by ``startswith``/``endswith``, the rest by ``str.find``."""
+    start = len(first)
+    tail_length = len(last)
+    shortest = start + tail_length + sum(map(len, middle))
+    segments = tuple((part, len(part)) for part in middle)
+
+    def match(value: str) -> bool:
+        if len(value) < shortest or not value.startswith(first) or not value.endswith(last):
+            return False
+        position, end = start, len(value) - tail_length
+        for text, length in segments:
+            found = value.find(text, position, end)
+            if found < 0:
+                return False
+            position = found + length
+        return True
+
+    return match
 
 
 def _general(
     head: tuple, head_length: int, tail: tuple, tail_length: int, segments: tuple, exact: bool = False
 ) -> Matcher:
     """A pattern's matcher: ``head`` at the start, ``tail`` at the end (their plain runs, by offset), the segments
-    in order in between, each as (text, length, searcher or None for plain text found by ``str.find``)."""
-    shortest = head_length + tail_length + sum(length for _, length, _ in segments)
+    in order in between, each leftmost after the one before (see ``_segment``)."""
+    shortest = head_length + tail_length + sum(segment[3] for segment in segments)
 
     def match(value: str) -> bool:
         size = len(value)
@@ -209,11 +258,18 @@ def _general(
             if not value.startswith(text, end + offset):
                 return False
         position = head_length
-        for text, length, search in segments:
-            found = value.find(text, position, end) if search is None else search(value, position, end)
-            if found < 0:
-                return False
-            position = found + length
+        for text, offset, after, length, search in segments:
+            if search is None:
+                # ''.find("", i, j) is i when i <= j, else -1: a segment of '?' only needs no special case.
+                found = value.find(text, position + offset, end - after)
+                if found < 0:
+                    return False
+                position = found - offset + length
+            else:
+                found = search(value, position, end)
+                if found < 0:
+                    return False
+                position = found + length
         return True
 
     return match

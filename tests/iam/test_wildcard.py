@@ -112,6 +112,13 @@ def test_question_mark_segments_between_stars(pattern, value):
         ("*a?b*c", "xxabyc", False),
         ("team-??-*", "team-01-red", True),
         ("team-??-*", "team-1-red", False),
+        ("*??*", "a", False),  # a segment of '?' only, between stars
+        ("*??*", "ab", True),
+        ("*/user-??/*", "x/user-1/y/user-22/z", True),  # one plain run: found by str.find, then the '?'s fit
+        ("*/user-??/*", "x/user-1/y/user-2/z", False),
+        ("a*?b?c*d", "abYcd", False),  # two plain runs: the shift-and search
+        ("a*?b?c*d", "aXXbYcd", True),
+        ("a*?b?c*d", "aXbYcd", True),
     ],
 )
 def test_hand_cases(pattern, value, expected):
