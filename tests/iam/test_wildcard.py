@@ -74,12 +74,48 @@ def test_any_matcher_is_any_of_its_patterns(patterns, value, ignore_case):
     assert wildcard.any_matcher(patterns, ignore_case)(value) == expected
 
 
-@settings(max_examples=EXAMPLES // 2, deadline=None)
-@given(pattern=st.text(alphabet="ab?", min_size=1, max_size=6), value=st.text(alphabet="ab", max_size=30))
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(
+    pattern=st.text(alphabet="ab?", min_size=1, max_size=8) | st.text(alphabet="aé?", min_size=1, max_size=8),
+    value=st.text(alphabet="ab", max_size=40) | st.text(alphabet="abé", max_size=40),
+)
 def test_question_mark_segments_between_stars(pattern, value):
-    # Segments with '?' between two stars take the shift-and search; give it long values and repeated segments.
+    # Segments with '?' between two stars take the bit-parallel search (ASCII segments, also against values that
+    # are not ASCII) or the shift-and pass (segments that are not); give them long values and repeated segments.
     for shape in (f"*{pattern}*", f"a*{pattern}*{pattern}*b", f"*{pattern}"):
         assert wildcard.matches(shape, value) == dp(shape, value), shape
+
+
+def leftmost(segment: str, value: str, start: int, end: int) -> int:
+    """Where a fixed-length segment first matches in value[start:end], by trying every place."""
+    for place in range(start, end - len(segment) + 1):
+        if all(c == "?" or c == value[place + j] for j, c in enumerate(segment)):
+            return place
+    return -1
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(
+    segment=st.text(alphabet="ab?", min_size=1, max_size=8) | st.text(alphabet="aé?", min_size=1, max_size=8),
+    value=st.text(alphabet="ab", max_size=40) | st.text(alphabet="abé", max_size=40),
+    start=st.integers(0, 10),
+    cut=st.integers(0, 10),
+)
+def test_the_segment_search_finds_the_leftmost_place(segment, value, start, cut):
+    end = max(0, len(value) - cut)
+    assert wildcard._searcher(segment)(value, start, end) == leftmost(segment, value, start, end)
+
+
+def test_the_segment_search_past_a_failed_first_guess():
+    # The plain runs' first places point at a place where the segment does not match: the bit-parallel search
+    # (ASCII) or the shift-and pass (not ASCII) has to find the real one.
+    cases = [("b??bb?", "ababababbb"), ("b?ba?bb?", "aaaaaaaabaaaabaababbbabbb"), ("a?a?b", "aaab" + "a" * 30 + "aab")]
+    cases += [(segment.replace("b", "é"), value.replace("b", "é")) for segment, value in cases]
+    cases += [("ab?b", "abxabxb"), ("aé?é", "aéxaéxé")]  # the match has a character the segment lacks at its '?'
+    for segment, value in cases:
+        expected = leftmost(segment, value, 0, len(value))
+        assert wildcard._searcher(segment)(value, 0, len(value)) == expected, (segment, value)
+        assert wildcard.matches(f"*{segment}*", value) is (expected >= 0)
 
 
 @pytest.mark.parametrize(
