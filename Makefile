@@ -71,7 +71,8 @@ schema: $(RUN_STAMP) ## Write the OpenAPI schema (var/openapi.yaml), validated, 
 	$(PY) manage.py spectacular --validate --fail-on-warn --file "$(SCHEMA_FILE)"
 	@echo "Schema written to $(SCHEMA_FILE)"
 
-bench: $(DEV_STAMP) ## Signed API calls per second, the authorization engine vs reference vs Cedar, a signed read through gunicorn
+bench: $(DEV_STAMP) ## Signed API calls per second, engine vs reference vs Cedar, wildcard worst cases, a signed read through gunicorn
 	$(PY) bench/signed_api.py -n $(BENCH_N)
 	$(PY) bench/authz.py
+	$(PY) bench/wildcards.py
 	@if [ -n "$$DATABASE_URL" ]; then $(PY) bench/signed_read.py; else echo "bench/signed_read.py (gunicorn, PostgreSQL, Redis) runs when DATABASE_URL and REDIS_URL are set"; fi

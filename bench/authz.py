@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from iam import catalog, conditions, engine  # noqa: E402
+from iam import catalog, conditions, engine, wildcard  # noqa: E402
 from iam.engine import CompiledPolicies, Request  # noqa: E402
 from tests.iam import reference_eval  # noqa: E402
 
@@ -326,10 +326,10 @@ def run_cedar(principals, requests):
 
 def forget_policy_contents() -> None:
     """Forget every compiled condition, resource matcher and decider the process shares by content, and the values
-    compiled from policy text (regexes, networks): the next compile meets its policies for the first time."""
+    compiled from policy text (wildcard matchers, networks): the next compile meets its policies for the first time."""
     for shared in (engine._shared_conditions, engine._shared_matchers, engine._shared_deciders):
         shared.clear()
-    for cached in (engine._wildcard_regex, conditions._like_regex, conditions._network):
+    for cached in (wildcard.matcher, wildcard._any_matcher, conditions._network):
         cached.cache_clear()
 
 

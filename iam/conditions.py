@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
 
+from iam import wildcard
+
 MISSING = object()
 
 _VARIABLE_RE = re.compile(r"\$\{([^}]+)\}")
@@ -92,21 +94,9 @@ def parse_operator(name: str) -> tuple[str | None, str, bool]:
 # Value tests ----------------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=4096)
-def _like_regex(pattern: str, ignore_case: bool) -> re.Pattern:
-    parts = []
-    for char in pattern:
-        if char == "*":
-            parts.append(".*")
-        elif char == "?":
-            parts.append(".")
-        else:
-            parts.append(re.escape(char))
-    return re.compile("".join(parts) + r"\Z", re.DOTALL | (re.IGNORECASE if ignore_case else 0))
-
-
 def like(pattern: str, value: str, ignore_case: bool = False) -> bool:
-    return _like_regex(pattern, ignore_case).match(value) is not None
+    """StringLike: ``*`` any run of characters, ``?`` one (iam/wildcard.py: linear time, whatever the pattern)."""
+    return wildcard.matches(pattern, value, ignore_case)
 
 
 def _number(value) -> float | None:
@@ -287,7 +277,7 @@ def _resolve(values: tuple, context: Mapping) -> list:
 
 def _static_hit(base: str, values: tuple) -> Callable[[object], bool]:
     """hit(request_value): does it match one of the policy values under the positive form of ``base``?
-    Everything about the policy values (sets, regexes, numbers, dates, networks) is prepared once, here."""
+    Everything about the policy values (sets, wildcard matchers, numbers, dates, networks) is prepared once, here."""
     if base in ("StringEquals", "StringNotEquals"):
         allowed = frozenset(v for v in values if isinstance(v, str))
         return lambda v: isinstance(v, str) and v in allowed
@@ -295,9 +285,8 @@ def _static_hit(base: str, values: tuple) -> Callable[[object], bool]:
         folded = frozenset(str(v).casefold() for v in values)
         return lambda v: isinstance(v, str) and v.casefold() in folded
     if "Like" in base:
-        flags = re.DOTALL | (re.IGNORECASE if "IgnoreCase" in base else 0)
-        combined = re.compile("|".join(f"(?:{_like_regex(str(v), False).pattern})" for v in values), flags)
-        return lambda v: isinstance(v, str) and combined.match(v) is not None
+        combined = wildcard.any_matcher([str(v) for v in values], "IgnoreCase" in base)
+        return lambda v: isinstance(v, str) and combined(v)
     if base.startswith("Numeric") or base.startswith("Date"):
         numeric = base.startswith("Numeric")
         convert = _number if numeric else _date
@@ -339,9 +328,10 @@ def _prefixes(values: tuple) -> tuple[str, ...] | None:
     """The prefixes of StringLike values that are all ``abc*`` (one trailing star, no other wildcard), else None."""
     prefixes = []
     for value in values:
-        if not (isinstance(value, str) and value.endswith("*") and value.count("*") == 1 and "?" not in value):
+        prefix = wildcard.prefix_of(value) if isinstance(value, str) else None
+        if prefix is None:
             return None
-        prefixes.append(value[:-1])
+        prefixes.append(prefix)
     return tuple(prefixes)
 
 
@@ -401,16 +391,15 @@ def _static_scalar_check(base: str, values: tuple, key: str, hit, negated: bool,
 
             string_like_prefix.inline_clause = ("no prefix" if negated else "prefix", key, prefixes, other)
             return string_like_prefix
-        flags = re.DOTALL | (re.IGNORECASE if "IgnoreCase" in base else 0)
-        match = re.compile("|".join(f"(?:{_like_regex(str(v), False).pattern})" for v in values), flags).match
+        match = wildcard.any_matcher([str(v) for v in values], "IgnoreCase" in base)
 
         def string_like(context: Mapping) -> bool:
             value = context.get(key, MISSING)
             if value.__class__ is str:
-                return (match(value) is not None) != negated
+                return match(value) != negated
             return other(value)
 
-        string_like.inline_clause = ("no match" if negated else "match", key, match, other)
+        string_like.inline_clause = ("not like" if negated else "like", key, match, other)
         return string_like
     if base in ("IpAddress", "NotIpAddress"):
         networks = []
@@ -578,7 +567,8 @@ def compile_condition(condition: Mapping | None) -> Check | None:
 
     When every clause is of a kind the engine's generated deciders test inline, the check also carries ``inline``:
     one ``(kind, key, value, other)`` per clause, where ``kind`` is ``in`` / ``not in`` (a string request value's
-    membership in the set ``value``), ``match`` / ``no match`` (``value`` is a regex's match method) or ``bool``
+    membership in the set ``value``), ``prefix`` / ``no prefix`` (``value`` is a tuple for ``str.startswith``),
+    ``like`` / ``not like`` (``value`` is a wildcard matcher, iam/wildcard.py) or ``bool``
     (``value`` is the result for True and for False), and ``other(request_value)`` is the clause's result for any
     other request value (missing, multi-valued, of another type). Tested that way, a clause means what the check
     means."""

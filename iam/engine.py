@@ -9,12 +9,11 @@ action ("the action is not to be performed").
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from iam import catalog
+from iam import catalog, wildcard
 from iam.conditions import (
     MAX_INLINE_CLAUSES,
     MISSING,
@@ -32,21 +31,15 @@ EMPTY_CONTEXT: Mapping = {}
 _NO_RESOURCES: frozenset = frozenset()  # one shared empty set: most entries name no exact resource
 
 
-@lru_cache(maxsize=8192)
-def _wildcard_regex(pattern: str) -> re.Pattern:
-    return re.compile(
-        "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern) + r"\Z", re.DOTALL
-    )
-
-
 def resource_pattern_matches(pattern: str, resource: str | None) -> bool:
-    """``*`` alone matches everything (also actions without a resource); otherwise ``*``/``?`` wildcards in an NRN."""
+    """``*`` alone matches everything (also actions without a resource); otherwise ``*``/``?`` wildcards in an NRN
+    (iam/wildcard.py: linear time, whatever the pattern)."""
     if pattern == "*":
         return True
     if resource is None:
         return False
     if "*" in pattern or "?" in pattern:
-        return _wildcard_regex(pattern).match(resource) is not None
+        return wildcard.matches(pattern, resource)
     return pattern == resource
 
 
@@ -80,13 +73,13 @@ class ResourceMatcher:
         if not self.exact:
             self.exact = _NO_RESOURCES
         self.wildcard_texts = tuple(p for p in patterns if p != "*" and not has_variables(p) and ("*" in p or "?" in p))
-        self.wildcards = tuple(_wildcard_regex(p) for p in self.wildcard_texts)
+        self.wildcards = tuple(wildcard.matcher(p) for p in self.wildcard_texts)
         self.dynamic = tuple(p for p in patterns if has_variables(p))
         self._tests: tuple | None = None
 
     def tests(self) -> tuple[tuple[str, object], ...]:
         """The tests of a conditional (or variable) item, cheapest first, as (kind, value): ``in`` a set of exact
-        NRNs, ``re`` one combined wildcard pattern's match, ``var`` the patterns with variables."""
+        NRNs, ``pre`` or ``glob`` the wildcard NRNs (see _wildcard_test), ``var`` the patterns with variables."""
         if self._tests is None:
             tests: list[tuple[str, object]] = []
             if self.exact:
@@ -105,8 +98,8 @@ class ResourceMatcher:
             return False
         if resource in self.exact:
             return True
-        for regex in self.wildcards:
-            if regex.match(resource):
+        for match in self.wildcards:
+            if match(resource):
                 return True
         for pattern in self.dynamic:
             resolved = substitute(pattern, context)
@@ -115,21 +108,15 @@ class ResourceMatcher:
         return False
 
 
-def _prefix(pattern: str) -> str | None:
-    """``abc`` for ``abc*`` (a single trailing star and no other wildcard), else None."""
-    if pattern.endswith("*") and pattern.count("*") == 1 and "?" not in pattern:
-        return pattern[:-1]
-    return None
-
-
 def _wildcard_test(patterns) -> tuple[str, object]:
     """One test for wildcard NRNs: ``pre`` with a tuple of prefixes for ``str.startswith`` when every pattern is a
-    prefix followed by ``*`` (the usual ``.../SubAccount/*``), else ``re`` with one combined regex's match."""
+    prefix followed by ``*`` (the usual ``.../SubAccount/*``), else ``glob`` with one function that tells whether a
+    resource matches any of them (iam/wildcard.py)."""
     patterns = sorted(set(patterns))
-    prefixes = [_prefix(p) for p in patterns]
+    prefixes = [wildcard.prefix_of(p) for p in patterns]
     if None not in prefixes:
         return ("pre", tuple(prefixes))
-    return ("re", re.compile("|".join(f"(?:{_wildcard_regex(p).pattern})" for p in patterns), re.DOTALL).match)
+    return ("glob", wildcard.any_matcher(patterns))
 
 
 def _frozen(value):
@@ -211,33 +198,32 @@ Rest = tuple[frozenset, bool, ResourceMatcher, Check | None]
 @dataclass(slots=True)
 class _Entry:
     """The statements that can apply to one (product, action), arranged for a fast decision: unconditional resources
-    become a set look-up and one combined pattern, and only variables and conditions are evaluated one by one."""
+    become a set look-up and one wildcard matcher, and only variables and conditions are evaluated one by one."""
 
     denies: tuple[Item, ...]
     allows: tuple[Item, ...]
     deny_all: bool  # an unconditional Deny on every resource exists
     deny_exact: frozenset  # resources some unconditional Deny names exactly
-    deny_pattern: re.Pattern | None  # every unconditional Deny's wildcard NRNs, as one regex
+    deny_pattern: wildcard.Matcher | None  # does a resource match one of the unconditional Denies' wildcard NRNs?
     deny_wildcards: tuple | None  # the same as one (kind, value) test for a decider (see _wildcard_test)
     deny_every: tuple[Check, ...]  # conditional Denies on every resource: only the condition decides
     deny_rest: tuple[Rest, ...]  # the other Denies with a condition or a variable
     allow_all: bool
     allow_exact: frozenset
-    allow_pattern: re.Pattern | None
+    allow_pattern: wildcard.Matcher | None
     allow_wildcards: tuple | None
     allow_every: tuple[Check, ...]
     allow_rest: tuple[Rest, ...]
 
     @staticmethod
-    def _split(items: list[Item]) -> tuple[bool, frozenset, re.Pattern | None, tuple | None, tuple, tuple]:
+    def _split(items: list[Item]) -> tuple[bool, frozenset, wildcard.Matcher | None, tuple | None, tuple, tuple]:
         if not items:
             return _NOTHING  # most entries have no Deny at all
         unconditional = [m for m, c, _, _ in items if c is None]
         every = any(m.any for m in unconditional)
         exact = frozenset(r for m in unconditional for r in m.exact) or _NO_RESOURCES
-        wildcards = sorted({w.pattern for m in unconditional for w in m.wildcards})
-        pattern = re.compile("|".join(f"(?:{w})" for w in wildcards), re.DOTALL) if wildcards else None
-        texts = {t for m in unconditional for t in m.wildcard_texts}
+        texts = sorted({t for m in unconditional for t in m.wildcard_texts})
+        pattern = wildcard.any_matcher(texts) if texts else None
         wildcard_test = _wildcard_test(texts) if texts else None
         conditional_everywhere = tuple(c for m, c, _, _ in items if c is not None and m.any)
         rest = tuple(
@@ -266,7 +252,7 @@ _EMPTY_ENTRY = _Entry.build([], [])
 #
 # ``decide`` is generated as Python source and compiled once per *shape* (which kinds of test, how many), never
 # per policy. The source is assembled only from fixed fragments below; every value that comes from a policy
-# (resources, regexes, condition keys and values, checks) is read from the decider tuple by position (``t[1]``,
+# (resources, matchers, condition keys and values, checks) is read from the decider tuple by position (``t[1]``,
 # ``t[2]``, ...). No policy text is ever part of the source, so a policy document cannot inject code, whatever its
 # strings contain (tests/iam/test_engine_codegen.py checks this).
 
@@ -341,8 +327,8 @@ def _decider(entry: _Entry) -> Decider:
 _CLAUSE_TESTS = {  # a string request value ``v`` against the clause's set or match method ``X``
     "in": "v in {X}",
     "not in": "v not in {X}",
-    "match": "{X}(v) is not None",
-    "no match": "{X}(v) is None",
+    "like": "{X}(v)",
+    "not like": "not {X}(v)",
     "prefix": "v.startswith({X})",
     "no prefix": "not v.startswith({X})",
 }
@@ -351,7 +337,7 @@ _CLAUSE_TESTS = {  # a string request value ``v`` against the clause's set or ma
 def _source(shape: tuple) -> str:
     """The source of ``decide(t, resource, context)`` for one shape, where ``t`` is the decider: this function
     followed by the values its tests use. A shape holds only kind names from the fixed sets here, outcome constants,
-    booleans and counts, all checked here; every value that comes from a policy (resources, regexes, condition keys
+    booleans and counts, all checked here; every value that comes from a policy (resources, matchers, condition keys
     and values, checks) is read from ``t`` by position, so no policy text is ever part of the source."""
     count = 0
 
@@ -392,8 +378,8 @@ def _source(shape: tuple) -> str:
         kind, outcome = step[0], _OUTCOME_NAMES[step[1]]
         if kind == "in" and len(step) == 2:
             body.append(f"if resource in {arg()}: return {outcome}")
-        elif kind == "re" and len(step) == 2:
-            body.append(f"if resource is not None and {arg()}(resource) is not None: return {outcome}")
+        elif kind == "glob" and len(step) == 2:
+            body.append(f"if resource is not None and {arg()}(resource): return {outcome}")
         elif kind == "pre" and len(step) == 2:
             body.append(f"if resource is not None and resource.startswith({arg()}): return {outcome}")
         elif (
@@ -405,8 +391,8 @@ def _source(shape: tuple) -> str:
             for test in step[2]:
                 if test == "in":
                     tests.append(f"resource in {arg()}")
-                elif test == "re":
-                    tests.append(f"(resource is not None and {arg()}(resource) is not None)")
+                elif test == "glob":
+                    tests.append(f"(resource is not None and {arg()}(resource))")
                 elif test == "pre":
                     tests.append(f"(resource is not None and resource.startswith({arg()}))")
                 elif test == "var":
@@ -456,7 +442,7 @@ def _generic_decider(entry: _Entry) -> Callable[[str | None, Mapping], str]:
     def decide(resource: str | None, context: Mapping) -> str:
         if resource in deny_exact:
             return EXPLICIT_DENY
-        if deny_pattern is not None and resource is not None and deny_pattern.match(resource):
+        if deny_pattern is not None and resource is not None and deny_pattern(resource):
             return EXPLICIT_DENY
         for check in deny_every:
             if check(context):
@@ -468,7 +454,7 @@ def _generic_decider(entry: _Entry) -> Callable[[str | None, Mapping], str]:
                 return EXPLICIT_DENY
         if allow_all or resource in allow_exact:
             return ALLOWED
-        if allow_pattern is not None and resource is not None and allow_pattern.match(resource):
+        if allow_pattern is not None and resource is not None and allow_pattern(resource):
             return ALLOWED
         for check in allow_every:
             if check(context):

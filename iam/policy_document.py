@@ -6,7 +6,7 @@ A document is the ``permissions`` list of the wire format:
 
 import re
 
-from iam import catalog, conditions, nrn
+from iam import catalog, conditions, nrn, wildcard
 from iam.policy_eval import action_matches
 
 ACTION_PATTERNS = ("*", "View*", "Change*")
@@ -74,6 +74,8 @@ def _target_problems(target, place: str) -> list[tuple[str, str]]:
         for k, resource in enumerate(resources):
             if resource != "*" and not _nrn_pattern_ok(resource):
                 found.append((f"{place}.resourceNrns[{k}]", f"malformed NRN {str(resource)[:120]!r}"))
+            elif wildcard.has_wildcards(resource) and (problem := wildcard.pattern_problem(resource)):
+                found.append((f"{place}.resourceNrns[{k}]", problem))
     return found
 
 
@@ -139,6 +141,9 @@ def _condition_problems(condition, place: str, statement: dict) -> list[tuple[st
             if actions and not any(catalog.condition_key_applies(a, key) for a in actions):
                 found.append((at, f"condition key {key} applies to none of the statement's actions"))
             for index, value in enumerate(values if isinstance(values, list) else [values]):
+                if "Like" in base and isinstance(value, str) and (problem := wildcard.pattern_problem(value)):
+                    found.append((f"{at}[{index}]", problem))
+                    continue
                 if conditions.has_variables(value):
                     unknown = [v for v in conditions.variables_in(value) if not known_condition_key(v)]
                     if unknown:

@@ -3,7 +3,7 @@
 Written independently of iam/engine.py's index so the two can be checked against each other.
 """
 
-import fnmatch
+import fnmatch  # translates '*' into atomic groups (Python 3.11+): no exponential backtracking, and C speed
 import ipaddress
 import re
 from datetime import UTC, datetime
@@ -30,6 +30,12 @@ def _sub(text, ctx):
     return None if missing else out
 
 
+def glob(pattern, value):
+    """``*`` any run, ``?`` one character, the rest literal (``[`` escaped: fnmatch would read a character class).
+    Deliberately not iam/wildcard.py, so that the two can be checked against each other."""
+    return fnmatch.fnmatchcase(value, pattern.replace("[", "[[]"))
+
+
 def _action_ok(pattern, action):
     return (
         pattern == "*"
@@ -47,7 +53,7 @@ def _resource_ok(pattern, resource, ctx):
         return True
     if resource is None:
         return False
-    return fnmatch.fnmatchcase(resource, pattern.replace("[", "[[]"))
+    return glob(pattern, resource)
 
 
 def _num(v):
@@ -80,7 +86,7 @@ def _test(base, v, p):
         ic = "IgnoreCase" in base
         a, b = (v.casefold(), str(p).casefold()) if ic else (v, str(p))
         if "Like" in base:
-            return fnmatch.fnmatchcase(a, b.replace("[", "[[]"))
+            return glob(b, a)
         return a == b
     if base.startswith("Numeric") or base.startswith("Date"):
         conv = _num if base.startswith("Numeric") else _date

@@ -183,8 +183,8 @@ def test_inline_descriptions_mean_what_the_check_means():
                     inline = (request_value in value) == (kind == "in")
                 elif request_value.__class__ is str and kind in ("prefix", "no prefix"):
                     inline = request_value.startswith(value) == (kind == "prefix")
-                elif request_value.__class__ is str and kind in ("match", "no match"):
-                    inline = (value(request_value) is not None) == (kind == "match")
+                elif request_value.__class__ is str and kind in ("like", "not like"):
+                    inline = value(request_value) == (kind == "like")
                 elif kind == "bool" and request_value is True:
                     inline = value[0]
                 elif kind == "bool" and request_value is False:

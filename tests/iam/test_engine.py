@@ -22,6 +22,10 @@ RESOURCE_PATTERNS = [
     "nrn:PUB:IAM::2942:*",
     "nrn:PUB:IAM::2942:SubAccount/${ncp:principalName}",
     ROLE,
+    "nrn:PUB:IAM::2942:SubAccount/?",
+    "nrn:PUB:IAM::2942:*Account/*",
+    "*:Role/r?",
+    "*a",
 ]
 KEYS = [
     "ncp:principalName",
@@ -34,9 +38,11 @@ KEYS = [
 OPERATORS = [
     "StringEquals", "StringNotEquals", "StringLike", "StringNotLike", "StringEqualsIgnoreCase", "StringEqualsIfExists",
     "ForAllValues:StringEquals", "ForAnyValue:StringEquals", "Null", "IpAddress", "NotIpAddress", "NumericLessThan",
-    "DateLessThan", "Bool",
+    "DateLessThan", "Bool", "StringLikeIgnoreCase", "ForAnyValue:StringLike", "ForAllValues:StringNotLike",
 ]  # fmt: skip
-STRING_VALUES = ["a", "b", "A", "a*", "${ncp:principalName}", "10.0.0.0/8", "true", "5", "2027-01-01T00:00:00Z"]
+STRING_VALUES = [
+    "a", "b", "A", "a*", "${ncp:principalName}", "10.0.0.0/8", "true", "5", "2027-01-01T00:00:00Z", "*a*", "?", "*",
+]  # fmt: skip
 
 
 def _values_for(operator):
