@@ -120,11 +120,9 @@ def test_ci_runs_the_readme_test_command():
     assert any("scripts/smoke_run.py" in line and "env -u DATABASE_URL -u REDIS_URL" in line for line in lines)
 
 
-@pytest.mark.django_db(transaction=True)
-def test_readme_signing_example_runs_against_a_live_server(live_server, tenant):
-    """The README's Python example, as printed, lists the sub accounts of the account whose keys it is given."""
-    make_sub_account(tenant, "readme.user")
-    examples = code_blocks(section("Signing a request by hand"), "python")
+def _run_example(heading: str, live_server, tenant, timeout: float = 120):
+    """Runs the one Python example under ``heading`` as printed, with the tenant's root key, against the server."""
+    examples = code_blocks(section(heading), "python")
     assert len(examples) == 1
     env = {
         **os.environ,
@@ -133,8 +131,16 @@ def test_readme_signing_example_runs_against_a_live_server(live_server, tenant):
         "IAM_SECRET_KEY": tenant.root.secret,
     }
     result = subprocess.run(
-        [sys.executable, "-c", examples[0]], env=env, capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-c", examples[0]], env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
+    return examples[0], env, result
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readme_signing_example_runs_against_a_live_server(live_server, tenant):
+    """The README's Python example, as printed, lists the sub accounts of the account whose keys it is given."""
+    make_sub_account(tenant, "readme.user")
+    example, env, result = _run_example("Signing a request by hand", live_server, tenant)
     assert result.returncode == 0, result.stderr
     page = json.loads(result.stdout)
     assert page["page"] == 0
@@ -144,7 +150,7 @@ def test_readme_signing_example_runs_against_a_live_server(live_server, tenant):
     # The same example with a wrong secret is refused by the server.
     wrong_secret = tenant.root.secret[:-1] + ("0" if tenant.root.secret[-1] != "0" else "1")
     result = subprocess.run(
-        [sys.executable, "-c", examples[0]],
+        [sys.executable, "-c", example],
         env={**env, "IAM_SECRET_KEY": wrong_secret},
         capture_output=True,
         text=True,
@@ -159,17 +165,7 @@ def test_readme_signing_example_runs_against_a_live_server(live_server, tenant):
 def test_readme_worked_example_runs_against_a_live_server(live_server, tenant, other_tenant):
     """The README's integrator example, as printed: sub account, group, policy, attachments, a key, an allowed and
     a denied call, and STS keys, all in the account whose root key it is given."""
-    examples = code_blocks(section("A worked example: a sub account with its own key"), "python")
-    assert len(examples) == 1
-    env = {
-        **os.environ,
-        "IAM_URL": live_server.url,
-        "IAM_ACCESS_KEY": tenant.root.access_key,
-        "IAM_SECRET_KEY": tenant.root.secret,
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", examples[0]], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
+    _, _, result = _run_example("A worked example: a sub account with its own key", live_server, tenant)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert lines[:-1] == [
@@ -216,8 +212,6 @@ def test_readme_worked_example_runs_against_a_live_server(live_server, tenant, o
     assert not Group.objects.filter(name="x-team").exists()
 
     # Run twice, the first step answers 409 (the login id is taken), as the README says.
-    again = subprocess.run(
-        [sys.executable, "-c", examples[0]], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
+    _, _, again = _run_example("A worked example: a sub account with its own key", live_server, tenant)
     assert again.returncode != 0
     assert "create sub account: 409" in again.stdout
