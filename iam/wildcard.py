@@ -175,16 +175,27 @@ def _searcher(segment: str) -> Callable[[str, int, int], int]:
             else:
                 return earliest
         if columns is not None:
-            # Not ASCII characters become '?' bytes, which no plain character of the segment is: one byte each.
-            window = value[earliest:end].encode("ascii", "replace")[::-1]  # bit i is window character i
-            places = (1 << (end - earliest - length + 1)) - 1  # the places where the whole segment fits
-            for table, offsets in columns:
-                positions = int(window.translate(table), 2)
-                for offset in offsets:
-                    places &= positions >> offset
-                if not places:
+            # Windows that double in size from the earliest place, so the cost follows the distance to the match
+            # (or to the end), not the whole rest of the value for every segment of a many-star pattern.
+            size = max(64, 4 * length)
+            while earliest + length <= end:
+                stop = min(end, earliest + size)
+                # Not ASCII characters become '?' bytes, which no plain character of the segment is: one byte each.
+                window = value[earliest:stop].encode("ascii", "replace")[::-1]  # bit i is window character i
+                places = (1 << (stop - earliest - length + 1)) - 1  # the places where the whole segment fits
+                for table, offsets in columns:
+                    positions = int(window.translate(table), 2)
+                    for offset in offsets:
+                        places &= positions >> offset
+                    if not places:
+                        break
+                if places:
+                    return earliest + (places & -places).bit_length() - 1
+                if stop == end:
                     return -1
-            return earliest + (places & -places).bit_length() - 1
+                earliest = stop - length + 1
+                size *= 2
+            return -1
         state = 0
         for index in range(earliest, end):
             state = ((state << 1) | 1) & mask_of(value[index], wild)

@@ -106,6 +106,19 @@ def test_the_segment_search_finds_the_leftmost_place(segment, value, start, cut)
     assert wildcard._searcher(segment)(value, start, end) == leftmost(segment, value, start, end)
 
 
+@pytest.mark.parametrize("gap", [0, 1, 40, 58, 59, 60, 61, 63, 64, 65, 120, 121, 128, 250, 251, 256, 1000, 5000])
+@pytest.mark.parametrize("segment", ["ab?ab", "a?b?a", "ab?X", "aé?éb"])
+def test_the_segment_search_across_its_growing_windows(segment, gap):
+    # The column search looks in windows that double from the first possible place: a match right before, on or
+    # after a window's edge is still the leftmost one, and a value with no match answers -1.
+    filler = "ab" * (gap // 2) + "x" * (gap % 2)
+    example = segment.replace("?", "z")
+    for value in (filler + example + filler, filler + example, filler, "ba" * gap + example):
+        for start in (0, 3):
+            end = len(value)
+            assert wildcard._searcher(segment)(value, start, end) == leftmost(segment, value, start, end), value
+
+
 def test_the_segment_search_past_a_failed_first_guess():
     # The plain runs' first places point at a place where the segment does not match: the bit-parallel search
     # (ASCII) or the shift-and pass (not ASCII) has to find the real one.
