@@ -230,6 +230,9 @@ IAM_SIGNATURE_MAX_SKEW_SECONDS = env_int("IAM_SIGNATURE_MAX_SKEW_SECONDS", 300)
 IAM_REPLAY_PROTECTION = env_bool("IAM_REPLAY_PROTECTION", True)
 # Failed signature checks from one source address per minute before its calls are refused with 429 unchecked.
 IAM_AUTH_FAILURES_PER_SOURCE_PER_MINUTE = env_int("IAM_AUTH_FAILURES_PER_SOURCE_PER_MINUTE", 60)
+# Proxies (addresses or CIDRs) whose X-Forwarded-For names the caller: the API's source address (allow sources, the
+# failure limit, the audit trail) is then the nearest address in that header that is not one of them.
+IAM_TRUSTED_PROXIES = env_list("IAM_TRUSTED_PROXIES", [])
 # The authorization component used on every call (replaceable: see iam/authz.py).
 IAM_AUTHORIZER = env_str("IAM_AUTHORIZER", "iam.authz.EngineAuthorizer")
 # A key's last use (and a role session's role's) is written when the recorded one is older than this (0: on every

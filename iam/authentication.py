@@ -1,5 +1,6 @@
 """Signed API calls: the API Gateway signature (v2, and v1 with the same algorithm) on every ``/api/v1/`` call."""
 
+import functools
 import hashlib
 import ipaddress
 import time
@@ -49,8 +50,37 @@ def request_uri(request) -> str:
     return f"{path}?{query}" if query else path
 
 
+@functools.cache
+def _trusted_proxies(setting: tuple[str, ...]) -> tuple:
+    return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in setting)
+
+
+def _is_trusted_proxy(address: str) -> bool:
+    networks = _trusted_proxies(tuple(settings.IAM_TRUSTED_PROXIES))
+    if not networks:
+        return False
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
 def client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "")
+    """The caller's address: REMOTE_ADDR, or behind proxies listed in IAM_TRUSTED_PROXIES the nearest address of
+    X-Forwarded-For that is not one of them (only trusted proxies may say who the caller is)."""
+    remote = request.META.get("REMOTE_ADDR", "")
+    if not _is_trusted_proxy(remote):
+        return remote
+    hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not _is_trusted_proxy(hop):
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                return remote  # a forged or broken header: the proxy's own address, never the text sent
+        remote = hop
+    return remote
 
 
 def _ip_allowed(ip: str, sources: list[dict]) -> bool:
@@ -108,9 +138,16 @@ class SignatureAuthentication(authentication.BaseAuthentication):
         try:
             return self._authenticate(request)
         except GatewayAuthenticationFailed as failure:
-            request.audit_refusal = failure.reason
             if failure.detail == REFUSED:
-                _count(_source_key(client_ip(request)))
+                ip = client_ip(request)
+                if source_throttled(ip):
+                    # Past the limit a failure is answered 429 and recorded no more; a good signature from the same
+                    # address (a client sharing a NAT) still gets through.
+                    raise exceptions.Throttled(
+                        detail="too many failed signatures from this address; try again in a minute"
+                    ) from None
+                _count(_source_key(ip))
+            request.audit_refusal = failure.reason
             raise
 
     def _authenticate(self, request):
@@ -132,8 +169,6 @@ class SignatureAuthentication(authentication.BaseAuthentication):
         if "\x00" in access_key or len(access_key) > ACCESS_KEY_MAX_LENGTH:
             raise refused("unknown access key")  # no such key can exist (and the database would refuse a NUL)
         ip = client_ip(request)
-        if source_throttled(ip):
-            raise exceptions.Throttled(detail="too many failed signatures from this address; try again in a minute")
         key = access_key_for_signature(access_key)
         if key is None:
             raise refused("unknown access key")

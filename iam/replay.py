@@ -2,8 +2,9 @@
 
 NCP's signature covers the method, the URI and the timestamp but not the body, so a captured signed write could be
 sent again within the timestamp window with another body. Every process shares the record of signatures already
-used: Redis (the shared cache) when it is configured, the database when it is not or does not answer. Entries live
-until their timestamp leaves the window, after which the timestamp check refuses the request anyway.
+used: the database always (a unique row per signature), and Redis (the shared cache) first when it is configured,
+which refuses most replays without a database round trip. Entries live until their timestamp leaves the window,
+after which the timestamp check refuses the request anyway.
 """
 
 import hashlib
@@ -40,9 +41,12 @@ def signature_first_use(*, access_key: str, signature: str, timestamp_millis: in
     if _shared_cache():
         ttl = max(1, int((expire_time - timezone.now()).total_seconds()) + 1)
         try:
-            return bool(cache.add(CACHE_PREFIX + digest, 1, timeout=ttl))
-        except Exception as exc:  # noqa: BLE001 - any cache failure falls back to the database, never to "accept"
-            logger.warning("replay cache unavailable (%s); using the database", type(exc).__name__)
+            if not cache.add(CACHE_PREFIX + digest, 1, timeout=ttl):
+                return False
+        except Exception as exc:  # noqa: BLE001 - any cache failure leaves the database to decide, never "accept"
+            logger.warning("replay cache unavailable (%s); the database decides", type(exc).__name__)
+    # The database records every signature too (in the write's own transaction), so a Redis outage, or Redis coming
+    # back without what was recorded meanwhile, never lets a used signature through.
     try:
         with transaction.atomic():
             UsedSignature.objects.create(digest=digest, expire_time=expire_time)

@@ -7,8 +7,11 @@ path plus ``?query`` exactly as sent. Real clients sign a few spellings of that 
 import base64
 import hashlib
 import hmac
+import re
 import time
-from urllib.parse import unquote, unquote_plus
+from urllib.parse import unquote_plus
+
+_ENCODED_SEPARATOR = re.compile(r"%(?:26|3[dD])")
 
 TIMESTAMP_HEADER = "x-ncp-apigw-timestamp"
 ACCESS_KEY_HEADER = "x-ncp-iam-access-key"
@@ -36,17 +39,18 @@ def verify(secret_key: str, signature: str, method: str, uri: str, timestamp: st
 def uri_variants(uri: str) -> tuple[str, ...]:
     """The spellings of the URI as sent that a signature is accepted over, and nothing wider: the URI itself; with a
     bare trailing ``?`` when it has no query (httpx-ncloud signs ``/path?`` and sends ``/path``); with its query
-    plus-decoded or percent-decoded (NCP's SDKs sign query values raw and send them encoded). The path is never
-    rewritten."""
+    decoded (``+`` and ``%XX``: NCP's SDKs sign query values raw and send them encoded) unless the query holds an
+    encoded ``&`` or ``=``. The path is never rewritten."""
     variants = [uri]
     path, has_query, query = uri.partition("?")
     if not has_query:
         variants.append(uri + "?")
-    elif query:
-        for decoded in (unquote_plus(query), unquote(query)):
-            candidate = f"{path}?{decoded}"
-            if candidate not in variants:
-                variants.append(candidate)
+    elif query and not _ENCODED_SEPARATOR.search(query):
+        # Only when decoding cannot add a separator: otherwise the signature of ``active=true`` would also pass for
+        # ``active%3Dtrue``, a query the server reads differently (a parameter dropped, two merged).
+        decoded = unquote_plus(query)
+        if decoded != query:
+            variants.append(f"{path}?{decoded}")
     return tuple(variants)
 
 

@@ -122,7 +122,25 @@ def test_the_shared_cache_store_refuses_a_second_use(monkeypatch):
     stamp = int(now_millis())
     assert replay.signature_first_use(access_key="k", signature="s", timestamp_millis=stamp) is True
     assert replay.signature_first_use(access_key="k", signature="s", timestamp_millis=stamp) is False
-    assert UsedSignature.objects.count() == 0
+    assert UsedSignature.objects.count() == 1  # the database records it too
+
+
+@pytest.mark.django_db
+def test_a_signature_used_before_a_shared_cache_outage_stays_used_during_and_after_it(monkeypatch):
+    monkeypatch.setattr(replay, "_shared_cache", lambda: True)
+    stamp = int(now_millis())
+    assert replay.signature_first_use(access_key="k", signature="before", timestamp_millis=stamp) is True
+
+    def dead(*args, **kwargs):
+        raise ConnectionError("cache is down")
+
+    with monkeypatch.context() as outage:
+        outage.setattr(replay.cache, "add", dead)
+        assert replay.signature_first_use(access_key="k", signature="before", timestamp_millis=stamp) is False
+        assert replay.signature_first_use(access_key="k", signature="during", timestamp_millis=stamp) is True
+    cache.clear()  # the cache comes back empty (a restarted Redis keeps nothing)
+    assert replay.signature_first_use(access_key="k", signature="during", timestamp_millis=stamp) is False
+    assert replay.signature_first_use(access_key="k", signature="before", timestamp_millis=stamp) is False
 
 
 @pytest.mark.django_db
@@ -195,15 +213,17 @@ def test_a_source_that_keeps_failing_is_limited_and_others_are_not(api, tenant, 
     uri = "/api/v1/groups"
     wrong = signed_headers(tenant.root.access_key, "wrong-secret", "GET", uri)
     assert [_send(api, "GET", uri, wrong, remote_addr="203.0.113.9").status_code for _ in range(3)] == [401] * 3
-    # Now even a good signature from that source is refused unchecked, and nothing more is recorded.
-    good = signed_headers(tenant.root.access_key, tenant.root.secret, "GET", uri)
-    limited = _send(api, "GET", uri, good, remote_addr="203.0.113.9")
+    # Now a failure from that source answers 429 and is recorded no more ...
+    limited = _send(api, "GET", uri, wrong, remote_addr="203.0.113.9")
     assert limited.status_code == 429
     assert limited.json()["error"]["errorCode"] == "420"
     assert _refusals(tenant)[0].detail["count"] == 3
-    assert _send(api, "GET", uri, good, remote_addr="198.51.100.7").status_code == 200
-    cache.clear()  # the minute has passed
+    # ... while a good signature from it (another client behind the same NAT) and other sources still get through.
+    good = signed_headers(tenant.root.access_key, tenant.root.secret, "GET", uri)
     assert _send(api, "GET", uri, good, remote_addr="203.0.113.9").status_code == 200
+    assert _send(api, "GET", uri, wrong, remote_addr="198.51.100.7").status_code == 401
+    cache.clear()  # the minute has passed
+    assert _send(api, "GET", uri, wrong, remote_addr="203.0.113.9").status_code == 401
 
 
 @pytest.mark.django_db
@@ -212,8 +232,52 @@ def test_unknown_keys_count_towards_the_source_limit(api, tenant, settings):
     uri = "/api/v1/groups"
     for n in range(2):
         assert _send(api, "GET", uri, signed_headers(f"GUESS-{n}", "x", "GET", uri)).status_code == 401
+    assert _send(api, "GET", uri, signed_headers("GUESS-3", "x", "GET", uri)).status_code == 429
+    wrong = signed_headers(tenant.root.access_key, "wrong-secret", "GET", uri)
+    assert _send(api, "GET", uri, wrong).status_code == 429  # the same answer for a known key
     good = signed_headers(tenant.root.access_key, tenant.root.secret, "GET", uri)
-    assert _send(api, "GET", uri, good).status_code == 429
+    assert _send(api, "GET", uri, good).status_code == 200
+
+
+def _via_proxy(api, uri, headers, forwarded_for: str, proxy: str = "10.0.0.5"):
+    meta = {"HTTP_" + name.upper().replace("-", "_"): value for name, value in headers.items()}
+    return api.client.generic("GET", uri, RAW_URI=uri, REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=forwarded_for, **meta)
+
+
+@pytest.mark.django_db
+def test_behind_trusted_proxies_the_caller_is_the_forwarded_address(api, tenant, settings):
+    settings.IAM_TRUSTED_PROXIES = ["10.0.0.0/8"]
+    settings.IAM_AUTH_FAILURES_PER_SOURCE_PER_MINUTE = 2
+    uri = "/api/v1/groups"
+    wrong = signed_headers(tenant.root.access_key, "wrong-secret", "GET", uri)
+    # The left-most hop is whatever the client wrote; the nearest untrusted hop is who reached our proxies.
+    for _ in range(2):
+        assert _via_proxy(api, uri, wrong, "1.2.3.4, 203.0.113.9, 10.0.0.7").status_code == 401
+    assert _via_proxy(api, uri, wrong, "5.6.7.8, 203.0.113.9").status_code == 429
+    assert _via_proxy(api, uri, wrong, "198.51.100.7").status_code == 401  # another caller behind the same proxy
+    # One event for the key and reason this minute, from the first caller, counting the later one too.
+    assert [(e.source_ip, e.detail["count"]) for e in _refusals(tenant)] == [("203.0.113.9", 3)]
+
+
+@pytest.mark.django_db
+def test_forwarded_addresses_from_an_untrusted_peer_are_ignored(api, tenant, settings):
+    settings.IAM_TRUSTED_PROXIES = ["10.0.0.0/8"]
+    sub, creds = make_sub_account(tenant, "fenced", actions=["View/getGroupList"])
+    sub.use_api_allow_source = True
+    sub.api_allow_sources = [{"type": "IP", "source": "203.0.113.0/24"}]
+    sub.save()
+    uri = "/api/v1/groups"
+    # From a trusted proxy, the forwarded caller is inside the allow sources ...
+    assert (
+        _via_proxy(api, uri, signed_headers(creds.access_key, creds.secret, "GET", uri), "203.0.113.9").status_code
+        == 200
+    )
+    # ... but a peer that is not a proxy cannot claim an address by sending the header itself.
+    spoofed = _via_proxy(
+        api, uri, signed_headers(creds.access_key, creds.secret, "GET", uri), "203.0.113.9", proxy="192.0.2.1"
+    )
+    assert spoofed.status_code == 401
+    assert "allow sources" in spoofed.json()["error"]["details"]
 
 
 # --- clients that sign the URI a little differently ------------------------------------------------------------
@@ -224,8 +288,10 @@ def test_the_accepted_uri_spellings_are_exactly_these():
     assert uri_variants("/a?searchWord=Alice+Reader&x=%2Fy") == (
         "/a?searchWord=Alice+Reader&x=%2Fy",
         "/a?searchWord=Alice Reader&x=/y",
-        "/a?searchWord=Alice+Reader&x=/y",
     )
+    # Decoding never adds a separator: an encoded & or = keeps the query as sent only.
+    assert uri_variants("/a?active%3Dtrue") == ("/a?active%3Dtrue",)
+    assert uri_variants("/a?x=1%26active=false&y=a+b") == ("/a?x=1%26active=false&y=a+b",)
     assert uri_variants("/a?page=0") == ("/a?page=0",)
     assert uri_variants("/a%20b?") == ("/a%20b?",)  # the path is never rewritten
 
@@ -251,6 +317,7 @@ def test_the_accepted_uri_spellings_are_exactly_these():
         ("/api/v1/groups?page=0", "/api/v1/groups?page=0?", 401),
         ("/api/v1/groups?page=0", "/api/v1/groups", 401),
         ("/api/v1/groups?", "/api/v1/groups", 401),
+        ("/api/v1/groups?searchWord%3Dops", "/api/v1/groups?searchWord=ops", 401),
     ],
 )
 def test_a_signature_over_a_near_spelling_of_the_uri(api, tenant, sent, signed, status):
