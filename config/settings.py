@@ -177,7 +177,7 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # Admin sign-in throttling (django-axes): ADMIN_SIGN_IN_FAILURE_LIMIT wrong passwords for one username, or from one
 # source address, lock that username, or that address, out for ADMIN_SIGN_IN_LOCKOUT_MINUTES (the right password is
-# refused too). A good sign-in clears the failures of its username and address; `manage.py axes_reset_username`,
+# refused too). A good sign-in clears the failures of its own username; `manage.py axes_reset_username`,
 # `axes_reset_ip` or `reset_staff_password` unlock at once. Failures are kept in the database, so every web process
 # counts the same ones.
 AXES_FAILURE_LIMIT = env_int("ADMIN_SIGN_IN_FAILURE_LIMIT", 5)
@@ -188,7 +188,9 @@ if not AXES_LOCKOUT_PARAMETERS or set(AXES_LOCKOUT_PARAMETERS) - {"username", "i
     raise ImproperlyConfigured(
         f"ADMIN_SIGN_IN_LOCKOUT_BY must be username, ip_address or both, got {os.environ['ADMIN_SIGN_IN_LOCKOUT_BY']!r}"
     )
-AXES_RESET_ON_SUCCESS = True
+# Not axes' own reset, which clears every failure of the username OR the address: one staff user's good sign-in would
+# wipe the guesses made at another's password from the same address. iam.signals clears the user's own failures only.
+AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
 
 STATIC_URL = "static/"

@@ -37,7 +37,12 @@ def _account_scoped_changed(sender, instance, **kwargs) -> None:
 
 
 def _staff_signed_in(sender, request, user, **kwargs) -> None:
+    from axes.models import AccessAttempt
+
     from iam import audit
+
+    # The user's own failures only (those at other usernames from the same address still count towards its lock).
+    AccessAttempt.objects.filter(username=user.get_username()).delete()
 
     ip = request.META.get("REMOTE_ADDR", "") if request is not None else ""
     audit.record(

@@ -52,6 +52,18 @@ def test_the_limit_is_five_by_default_and_a_success_before_it_clears_the_failure
 
 
 @pytest.mark.django_db
+def test_one_staff_users_sign_in_does_not_clear_the_guesses_at_anothers_password(client, staff):
+    # Review finding: axes' own reset cleared every failure of the address, so alternating four guesses at alice
+    # with a good sign-in as bob allowed unlimited guesses.
+    for _ in range(3):
+        fail(client, "alice", "10.9.9.9", settings.AXES_FAILURE_LIMIT - 1)
+        response = sign_in(client, "bob", PASSWORD, "10.9.9.9")
+        client.logout()
+    assert sign_in(client, "alice", PASSWORD, "10.0.0.2").status_code == 429
+    assert response.status_code == 429  # by the third round the address itself is locked, bob included
+
+
+@pytest.mark.django_db
 def test_after_the_limit_the_right_password_is_refused(client, staff):
     fail(client, "alice", "10.0.0.1", settings.AXES_FAILURE_LIMIT)
     response = sign_in(client, "alice", PASSWORD, "10.0.0.1")
