@@ -13,7 +13,7 @@ from iam.api import input_guard
 from iam.api.errors import database_unavailable_response
 from iam.authentication import record_refused_key
 from iam.errors import InvalidInput, NotFound, ServiceError
-from iam.filtersets import NcpSearchFilter
+from iam.filtersets import NcpFilterBackend, NcpSearchFilter
 from iam.models import Account, AuditEvent
 
 logger = logging.getLogger(__name__)
@@ -47,11 +47,7 @@ class AccountScopedViewSet(viewsets.GenericViewSet):
     def account(self) -> Account:
         return self.request.account
 
-    @property
-    def filter_backends(self):
-        from django_filters.rest_framework import DjangoFilterBackend
-
-        return [DjangoFilterBackend, NcpSearchFilter]
+    filter_backends = (NcpFilterBackend, NcpSearchFilter)
 
     def initial(self, request, *args, **kwargs):
         # An unsupported method is a 405 before anything else (not a permission question).
