@@ -96,6 +96,21 @@ class AccountScopedViewSet(viewsets.GenericViewSet):
     def get_queryset(self):
         return self.queryset.for_account(self.account)
 
+    def paginate_queryset(self, queryset):
+        # A list's rows are the caller's account's (get_queryset), and the caller's account is already loaded: the
+        # page need not join and build it again for every row (a third of the page query). The rows get that one.
+        related = queryset.query.select_related
+        own_account = related == {"account": {}}
+        if own_account:
+            queryset = queryset.select_related(None)
+        page = super().paginate_queryset(queryset)
+        if own_account and page is not None:
+            account = self.account
+            for row in page:
+                if row.account_id == account.pk:
+                    row.account = account
+        return page
+
     # The kind of resource a create makes (its NRN is built from the id in the response), for the audit trail.
     audit_resource_type: str | None = None
     SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
