@@ -1,6 +1,7 @@
 """Serializers: shapes of the wire format (camelCase), no policy decisions."""
 
 import copy
+from functools import cached_property
 
 from rest_framework import serializers
 
@@ -41,6 +42,11 @@ class FieldsBuiltOnce:
             name: copy.deepcopy(field) if isinstance(field, serializers.BaseSerializer) else copy.copy(field)
             for name, field in templates.items()
         }
+
+    @cached_property
+    def _readable_fields(self):
+        # DRF walks the fields again for every row of a list; a read shape's readable fields are the same each time.
+        return [field for field in self.fields.values() if not field.write_only]
 
 
 # Sub accounts --------------------------------------------------------------------------------------------------

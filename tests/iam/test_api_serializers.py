@@ -2,6 +2,7 @@
 
 import pytest
 from django.utils import timezone
+from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
 from iam.api import serializers as s
@@ -27,12 +28,13 @@ BUILT_ONCE = [
 
 
 def drf_built(serializer_class):
-    """The same serializer with the fields DRF builds (and deep-copies) for every instance."""
+    """The same serializer with the fields DRF builds (and deep-copies) for every instance, and walks for every row."""
 
     def get_fields(self):
         return super(s.FieldsBuiltOnce, self).get_fields()
 
-    return type(f"DrfBuilt{serializer_class.__name__}", (serializer_class,), {"get_fields": get_fields})
+    overrides = {"get_fields": get_fields, "_readable_fields": serializers.Serializer._readable_fields}
+    return type(f"DrfBuilt{serializer_class.__name__}", (serializer_class,), overrides)
 
 
 def _same_json(serializer_class, rows, context) -> bytes:
@@ -126,6 +128,7 @@ def test_each_serializer_binds_its_own_fields_and_context(varied):
     assert s.PolicySerializer(policy, context={"member_no": 1}).data["nrn"] == first.data["nrn"]
     assert first.fields["nrn"] is not second.fields["nrn"]
     assert first.fields["nrn"].parent is first and second.fields["nrn"].parent is second
+    assert first._readable_fields == list(first.fields.values())  # a read shape has no write-only field
     templates = s.PolicySerializer.__dict__["_fields_built_once"]
     assert all(getattr(t, "parent", None) is None for t in templates.values())  # the templates stay unbound
     # A nested serializer is copied whole: its context is its own serializer's.
