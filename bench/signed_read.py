@@ -166,7 +166,8 @@ class Server:
         )
         self.log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            ["sh", "-c", "exec " + self.command],
+            # The Procfile's lines may already start with exec (for the platform's shell): exec once either way.
+            ["sh", "-c", self.command if self.command.startswith("exec ") else "exec " + self.command],
             cwd=ROOT,
             env=env,
             stdout=self.log,

@@ -27,9 +27,17 @@ class NcpPagination(BasePagination):
     def paginate_queryset(self, queryset, request, view=None):
         self.page = _int_param(request, "page", 0, 0, 1_000_000)
         self.size = _int_param(request, "size", 10, 1, MAX_PAGE_SIZE)
-        self.total = queryset.count()
         start = self.page * self.size
-        return list(queryset[start : start + self.size])
+        # One row more than the page shows whether another page follows. When none does, the total is the rows
+        # before this page plus the rows on it, and COUNT(*) (a second statement, about as dear as the page) is
+        # spared: a list that fits on its first page, or the last page of a longer one. Past the end (no row on a
+        # later page) or with rows after this page, the total is counted as before.
+        rows = list(queryset[start : start + self.size + 1])
+        if len(rows) <= self.size and (rows or self.page == 0):
+            self.total = start + len(rows)
+        else:
+            self.total = queryset.count()
+        return rows[: self.size]
 
     def get_paginated_response(self, data):
         total_pages = max(1, math.ceil(self.total / self.size)) if self.total else 0

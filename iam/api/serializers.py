@@ -1,5 +1,8 @@
 """Serializers: shapes of the wire format (camelCase), no policy decisions."""
 
+import copy
+from functools import cached_property
+
 from rest_framework import serializers
 
 from iam.models import AccessKey, AuditEvent, Group, Policy, Role, SubAccount
@@ -18,6 +21,32 @@ class ApiAllowSourceSerializer(serializers.Serializer):
 class TagsField(serializers.DictField):
     # Values are authorized (ncp:requestTag) exactly as stored: no trimming between the two.
     child = serializers.CharField(allow_blank=True, max_length=128, trim_whitespace=False)
+
+
+class FieldsBuiltOnce:
+    """For read shapes: the fields are built once per class and each serializer binds its own shallow copies.
+
+    DRF builds a serializer's fields for every instance: a deep copy of the declared ones (each re-constructed) and,
+    for a ModelSerializer, the model's fields introspected again; a list read paid that on every request for fields
+    that never change. A shallow copy is what ``bind()`` needs (it sets the name, parent and source on the copy, not
+    on the template), so the output is the same field by field, SerializerMethodFields included. A nested serializer
+    has fields and context of its own: it is deep-copied as DRF does."""
+
+    def get_fields(self):
+        cls = type(self)
+        templates = cls.__dict__.get("_fields_built_once")
+        if templates is None:
+            templates = super().get_fields()
+            cls._fields_built_once = templates  # a race builds the same dict twice, harmlessly
+        return {
+            name: copy.deepcopy(field) if isinstance(field, serializers.BaseSerializer) else copy.copy(field)
+            for name, field in templates.items()
+        }
+
+    @cached_property
+    def _readable_fields(self):
+        # DRF walks the fields again for every row of a list; a read shape's readable fields are the same each time.
+        return [field for field in self.fields.values() if not field.write_only]
 
 
 # Sub accounts --------------------------------------------------------------------------------------------------
@@ -52,7 +81,7 @@ class SubAccountUpdateSerializer(SubAccountWriteSerializer):
     email = serializers.CharField(max_length=100, required=False)
 
 
-class SubAccountSerializer(serializers.ModelSerializer):
+class SubAccountSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     subAccountId = serializers.UUIDField(source="sub_account_id")
     subAccountNo = serializers.IntegerField(source="sub_account_no")
     nrn = serializers.CharField()
@@ -147,7 +176,7 @@ class AccessKeyCreatedSerializer(serializers.Serializer):
     createTime = serializers.DateTimeField()
 
 
-class AccessKeySerializer(serializers.ModelSerializer):
+class AccessKeySerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     accessKey = serializers.CharField(source="access_key")
     createTime = serializers.DateTimeField(source="create_time")
     lastUsedTime = serializers.DateTimeField(source="last_used_time")
@@ -184,7 +213,7 @@ class GroupUpdateSerializer(GroupWriteSerializer):
     groupName = serializers.CharField(source="name", max_length=30, required=False)
 
 
-class GroupSerializer(serializers.ModelSerializer):
+class GroupSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     groupId = serializers.UUIDField(source="group_id")
     groupName = serializers.CharField(source="name")
     nrn = serializers.CharField()
@@ -227,7 +256,7 @@ class PolicyValidationSerializer(serializers.Serializer):
     permissions = serializers.JSONField()
 
 
-class PolicySerializer(serializers.ModelSerializer):
+class PolicySerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     policyId = serializers.CharField(source="policy_id")
     policyName = serializers.CharField(source="name")
     policyType = serializers.CharField(source="policy_type")
@@ -323,7 +352,7 @@ class RoleUpdateSerializer(serializers.Serializer):
     tags = TagsField(required=False)
 
 
-class RoleSerializer(serializers.ModelSerializer):
+class RoleSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     nrn = serializers.CharField()
     roleNo = serializers.CharField(source="role_no")
     roleName = serializers.CharField(source="name")
@@ -391,7 +420,7 @@ class LongTermUnusedSettingSerializer(serializers.Serializer):
 # Audit trail ---------------------------------------------------------------------------------------------------
 
 
-class AuditEventSerializer(serializers.Serializer):
+class AuditEventSerializer(FieldsBuiltOnce, serializers.Serializer):
     eventId = serializers.IntegerField(source="id")
     time = serializers.DateTimeField()
     actor = serializers.CharField()

@@ -13,7 +13,7 @@ from iam.api import input_guard
 from iam.api.errors import database_unavailable_response
 from iam.authentication import record_refused_key
 from iam.errors import InvalidInput, NotFound, ServiceError
-from iam.filtersets import NcpSearchFilter
+from iam.filtersets import NcpFilterBackend, NcpSearchFilter
 from iam.models import Account, AuditEvent
 
 logger = logging.getLogger(__name__)
@@ -47,11 +47,7 @@ class AccountScopedViewSet(viewsets.GenericViewSet):
     def account(self) -> Account:
         return self.request.account
 
-    @property
-    def filter_backends(self):
-        from django_filters.rest_framework import DjangoFilterBackend
-
-        return [DjangoFilterBackend, NcpSearchFilter]
+    filter_backends = (NcpFilterBackend, NcpSearchFilter)
 
     def initial(self, request, *args, **kwargs):
         # An unsupported method is a 405 before anything else (not a permission question).
@@ -99,6 +95,21 @@ class AccountScopedViewSet(viewsets.GenericViewSet):
 
     def get_queryset(self):
         return self.queryset.for_account(self.account)
+
+    def paginate_queryset(self, queryset):
+        # A list's rows are the caller's account's (get_queryset), and the caller's account is already loaded: the
+        # page need not join and build it again for every row (a third of the page query). The rows get that one.
+        related = queryset.query.select_related
+        own_account = related == {"account": {}}
+        if own_account:
+            queryset = queryset.select_related(None)
+        page = super().paginate_queryset(queryset)
+        if own_account and page is not None:
+            account = self.account
+            for row in page:
+                if row.account_id == account.pk:
+                    row.account = account
+        return page
 
     # The kind of resource a create makes (its NRN is built from the id in the response), for the audit trail.
     audit_resource_type: str | None = None

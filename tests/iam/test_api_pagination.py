@@ -1,0 +1,246 @@
+"""List pages: the totals a page computes from its own rows equal those COUNT(*) gives; the FilterSet form is built only
+when the request names a filter; a page's rows carry the caller's account without joining its table."""
+
+import math
+
+import pytest
+from django.db import connection
+from django.http import QueryDict
+from django.test.utils import CaptureQueriesContext
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.test import APIRequestFactory
+
+from iam import filtersets
+from iam.api.pagination import NcpPagination
+from iam.api.views.groups import GroupViewSet
+from iam.api.views.sub_accounts import SubAccountViewSet
+from iam.models import SubAccount
+from iam.services.groups import group_create, group_members_add
+from iam.services.sub_accounts import sub_account_create
+
+URL = "/api/v1/sub-accounts"
+
+
+class AlwaysCounted(NcpPagination):
+    """The pagination as it was: COUNT(*) for every page, then the page (the reference the shortcut must equal)."""
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.page = int(request.query_params.get("page") or 0)
+        self.size = int(request.query_params.get("size") or 10)
+        self.total = queryset.count()
+        start = self.page * self.size
+        return list(queryset[start : start + self.size])
+
+
+def _subs(tenant, count: int, **fields) -> list[SubAccount]:
+    made = []
+    for i in range(count):
+        sub, _ = sub_account_create(
+            account=tenant.account,
+            login_id=f"user{i:02d}",
+            name=f"User {i}",
+            email=f"user{i}@example.com",
+            can_console_access=False,
+        )
+        made.append(sub)
+    if fields:
+        SubAccount.objects.filter(pk__in=[s.pk for s in made]).update(**fields)
+    return made
+
+
+def _counts(queries) -> int:
+    return sum("COUNT(" in q["sql"].upper() for q in queries.captured_queries)
+
+
+def _both_ways(api, creds, uri: str, monkeypatch, view=SubAccountViewSet) -> tuple[dict, int]:
+    """The body as served, with how many COUNT statements it ran; and asserts it equals the always-counted body."""
+    with CaptureQueriesContext(connection) as queries:
+        served = api.call("GET", uri, creds=creds)
+    counts = _counts(queries)  # now: the next request resets the connection's query log
+    assert served.status_code == 200, served.content
+    with monkeypatch.context() as patch:
+        patch.setattr(view, "pagination_class", AlwaysCounted)
+        counted = api.call("GET", uri, creds=creds)
+    assert counted.status_code == 200, counted.content
+    assert served.content == counted.content  # every byte, totals and flags included
+    return served.json(), counts
+
+
+def _expect(body: dict, *, page: int, size: int, total: int, rows: int) -> None:
+    pages = max(1, math.ceil(total / size)) if total else 0
+    assert (body["page"], body["totalItems"], body["totalPages"], len(body["items"])) == (page, total, pages, rows)
+    assert body["isFirst"] is (page == 0) and body["hasPrevious"] is (page > 0)
+    assert body["isLast"] is (page + 1 >= pages) and body["hasNext"] is (page + 1 < pages)
+
+
+# Totals without COUNT(*) ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_first_page_that_is_not_full_is_its_own_total(api, tenant, monkeypatch):
+    _subs(tenant, 3)
+    body, counts = _both_ways(api, tenant.root, f"{URL}?size=5", monkeypatch)
+    _expect(body, page=0, size=5, total=3, rows=3)
+    assert counts == 0
+
+
+@pytest.mark.django_db
+def test_a_first_page_exactly_full_is_its_own_total(api, tenant, monkeypatch):
+    _subs(tenant, 5)
+    body, counts = _both_ways(api, tenant.root, f"{URL}?size=5", monkeypatch)
+    _expect(body, page=0, size=5, total=5, rows=5)
+    assert counts == 0
+
+
+@pytest.mark.django_db
+def test_a_full_first_page_with_more_rows_after_it_counts(api, tenant, monkeypatch):
+    _subs(tenant, 6)
+    body, counts = _both_ways(api, tenant.root, f"{URL}?size=5", monkeypatch)
+    _expect(body, page=0, size=5, total=6, rows=5)
+    assert counts == 1
+
+
+@pytest.mark.django_db
+def test_the_last_page_is_the_rows_before_it_plus_its_own(api, tenant, monkeypatch):
+    _subs(tenant, 12)
+    body, counts = _both_ways(api, tenant.root, f"{URL}?page=2&size=5", monkeypatch)
+    _expect(body, page=2, size=5, total=12, rows=2)
+    assert counts == 0
+    body, counts = _both_ways(api, tenant.root, f"{URL}?page=1&size=6", monkeypatch)  # last and exactly full
+    _expect(body, page=1, size=6, total=12, rows=6)
+    assert counts == 0
+
+
+@pytest.mark.django_db
+def test_a_middle_page_and_a_page_past_the_end_count(api, tenant, monkeypatch):
+    _subs(tenant, 12)
+    body, counts = _both_ways(api, tenant.root, f"{URL}?page=1&size=5", monkeypatch)
+    _expect(body, page=1, size=5, total=12, rows=5)
+    assert counts == 1
+    body, counts = _both_ways(api, tenant.root, f"{URL}?page=7&size=5", monkeypatch)
+    _expect(body, page=7, size=5, total=12, rows=0)
+    assert counts == 1
+
+
+@pytest.mark.django_db
+def test_an_empty_list_has_no_pages(api, tenant, other_tenant, monkeypatch):
+    _subs(other_tenant, 3)  # another account's rows are not this one's total
+    body, counts = _both_ways(api, tenant.root, URL, monkeypatch)
+    _expect(body, page=0, size=10, total=0, rows=0)
+    assert counts == 0
+    body, counts = _both_ways(api, tenant.root, f"{URL}?page=2", monkeypatch)
+    _expect(body, page=2, size=10, total=0, rows=0)
+    assert counts == 1
+
+
+@pytest.mark.django_db
+def test_filtered_and_searched_pages_total_the_matching_rows(api, tenant, monkeypatch):
+    subs = _subs(tenant, 9)
+    SubAccount.objects.filter(pk__in=[s.pk for s in subs[:4]]).update(active=False)
+    body, counts = _both_ways(api, tenant.root, f"{URL}?active=false&size=3", monkeypatch)
+    _expect(body, page=0, size=3, total=4, rows=3)
+    assert counts == 1
+    body, counts = _both_ways(api, tenant.root, f"{URL}?active=false&page=1&size=3", monkeypatch)
+    _expect(body, page=1, size=3, total=4, rows=1)
+    assert counts == 0
+    body, counts = _both_ways(api, tenant.root, f"{URL}?searchColumn=loginId&searchWord=user0&size=100", monkeypatch)
+    _expect(body, page=0, size=100, total=9, rows=9)
+    body, counts = _both_ways(api, tenant.root, f"{URL}?active=true&searchWord=user08", monkeypatch)
+    _expect(body, page=0, size=10, total=1, rows=1)
+    assert counts == 0
+    group = group_create(account=tenant.account, name="ops")
+    group_members_add(group=group, sub_account_ids=[str(s.sub_account_id) for s in subs[2:7]])
+    body, counts = _both_ways(api, tenant.root, f"{URL}?groupId={group.group_id}&size=5", monkeypatch)
+    _expect(body, page=0, size=5, total=5, rows=5)
+    body, counts = _both_ways(api, tenant.root, f"{URL}?groupId={group.group_id}&size=2&page=1", monkeypatch)
+    _expect(body, page=1, size=2, total=5, rows=2)
+    assert counts == 1
+
+
+@pytest.mark.django_db
+def test_other_lists_share_the_pagination(api, tenant, monkeypatch):
+    for i in range(7):
+        group_create(account=tenant.account, name=f"group-{i}")
+    body, counts = _both_ways(api, tenant.root, "/api/v1/groups?size=7", monkeypatch, view=GroupViewSet)
+    _expect(body, page=0, size=7, total=7, rows=7)
+    assert counts == 0
+    body, counts = _both_ways(api, tenant.root, "/api/v1/groups?size=3&page=2", monkeypatch, view=GroupViewSet)
+    _expect(body, page=2, size=3, total=7, rows=1)
+    assert counts == 0
+
+
+# The FilterSet form ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def filtersets_built(monkeypatch) -> list[dict]:
+    """The data of every SubAccountFilterSet built from now on."""
+    built = []
+    original = filtersets.SubAccountFilterSet.__init__
+
+    def spy(self, data=None, *args, **kwargs):
+        built.append(dict(data.items()) if data is not None else None)
+        original(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(filtersets.SubAccountFilterSet, "__init__", spy)
+    return built
+
+
+@pytest.mark.django_db
+def test_no_filter_parameter_builds_no_filterset(api, tenant, filtersets_built):
+    _subs(tenant, 2)
+    for uri in (URL, f"{URL}?page=0&size=5", f"{URL}?searchWord=user", f"{URL}?unknown=1"):
+        response = api.call("GET", uri, creds=tenant.root)
+        assert response.status_code == 200, response.content
+        assert response.json()["totalItems"] == 2
+    assert filtersets_built == []
+
+
+@pytest.mark.django_db
+def test_a_filter_parameter_goes_through_the_filterset_even_empty_or_invalid(api, tenant, filtersets_built):
+    _subs(tenant, 2, active=False)
+    assert api.call("GET", f"{URL}?active=", creds=tenant.root).json()["totalItems"] == 2
+    assert api.call("GET", f"{URL}?active=true", creds=tenant.root).json()["totalItems"] == 0
+    refused = api.call("GET", f"{URL}?active=yes", creds=tenant.root)
+    assert refused.status_code == 400
+    assert [e["field"] for e in refused.json()["fieldErrors"]] == ["active"]
+    assert [data.get("active") for data in filtersets_built] == ["", "true", "yes"]
+
+
+def test_a_filterset_with_a_required_filter_is_always_validated():
+    class Required(filtersets.SubAccountFilterSet):
+        loginId = filtersets.django_filters.CharFilter(field_name="login_id", required=True)
+
+    class View:
+        filterset_class = Required
+
+    request = Request(APIRequestFactory().get("/", {"page": "0"}))
+    with pytest.raises(ValidationError) as refused:
+        filtersets.NcpFilterBackend().filter_queryset(request, SubAccount.objects.none(), View())
+    assert "loginId" in refused.value.detail
+
+
+def test_a_multi_value_widget_suffix_counts_as_naming_its_filter():
+    class Ranged(filtersets.SubAccountFilterSet):
+        no = filtersets.django_filters.RangeFilter(field_name="sub_account_no")
+
+    assert filtersets._names_a_filter(Ranged, QueryDict("no_min=3"))
+    assert filtersets._names_a_filter(Ranged, QueryDict("groupId="))
+    assert not filtersets._names_a_filter(Ranged, QueryDict("page=1&nothing=2&searchWord=x"))
+
+
+# The caller's account on every row ------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_page_joins_no_account_table_and_its_rows_carry_the_callers_account(api, tenant):
+    subs = _subs(tenant, 3)
+    with CaptureQueriesContext(connection) as queries:
+        body = api.call("GET", URL, creds=tenant.root).json()
+    page_sql = [q["sql"] for q in queries.captured_queries if 'FROM "iam_subaccount"' in q["sql"]]
+    assert len(page_sql) == 1 and "iam_account" not in page_sql[0]
+    member_no = tenant.account.member_no
+    assert [i["nrn"] for i in body["items"]] == [
+        f"nrn:PUB:IAM::{member_no}:SubAccount/{s.sub_account_id}" for s in subs
+    ]
