@@ -1,6 +1,9 @@
 """List filters (django-filter) and the wire format's ``searchColumn``/``searchWord`` search."""
 
+from datetime import UTC
+
 import django_filters
+from django.core.exceptions import ValidationError
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.filters import BaseFilterBackend
 
@@ -49,15 +52,36 @@ class RoleFilterSet(django_filters.FilterSet):
         fields = ["roleType", "active"]
 
 
+class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 time turned into UTC here: an offset PostgreSQL cannot store (past ±15:59) or a time that leaves
+    the calendar once converted (9999-12-31T23:59-01:00) is a 400 on the field, not a database error."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value is None:
+            return value
+        try:
+            value = value.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError("is outside the years 1 to 9999 once converted to UTC", code="invalid") from None
+        if not 1 <= value.year <= 9998:
+            raise ValidationError("must be between the years 1 and 9998", code="invalid")
+        return value
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
 class AuditEventFilterSet(django_filters.FilterSet):
     """``from`` (inclusive) and ``to`` (exclusive) are ISO 8601 times, so consecutive windows never overlap;
     ``actor``, ``action`` and ``resource`` match exactly; ``result`` is Success, Failed or Denied."""
 
     # ``from`` is a Python keyword: declared through the class namespace.
-    locals()["from"] = django_filters.IsoDateTimeFilter(
+    locals()["from"] = UtcIsoDateTimeFilter(
         field_name="time", lookup_expr="gte", label="Events at or after this ISO 8601 time"
     )
-    to = django_filters.IsoDateTimeFilter(field_name="time", lookup_expr="lt", label="Events before this ISO 8601 time")
+    to = UtcIsoDateTimeFilter(field_name="time", lookup_expr="lt", label="Events before this ISO 8601 time")
     actor = django_filters.CharFilter()
     action = django_filters.CharFilter()
     resource = django_filters.CharFilter()

@@ -302,6 +302,28 @@ class PolicySimulationSerializer(serializers.Serializer):
     )
     context = serializers.DictField(required=False)
 
+    # A context value stands for one request's key (a tag value, a source address): far shorter than this. The bound
+    # keeps a simulation's work (patterns × actions × resources × value length) within a request's time.
+    MAX_CONTEXT_KEYS = 100
+    MAX_CONTEXT_VALUE_LENGTH = 1024
+    MAX_CONTEXT_LIST_LENGTH = 100
+
+    def validate_context(self, context: dict) -> dict:
+        if len(context) > self.MAX_CONTEXT_KEYS:
+            raise serializers.ValidationError(f"at most {self.MAX_CONTEXT_KEYS} keys")
+        errors = {}
+        for key, value in context.items():
+            values = value if isinstance(value, list) else [value]
+            if len(key) > 128:
+                errors[key[:40]] = ["a key is at most 128 characters"]
+            elif isinstance(value, list) and len(value) > self.MAX_CONTEXT_LIST_LENGTH:
+                errors[key] = [f"at most {self.MAX_CONTEXT_LIST_LENGTH} values"]
+            elif any(isinstance(v, str) and len(v) > self.MAX_CONTEXT_VALUE_LENGTH for v in values):
+                errors[key] = [f"a value is at most {self.MAX_CONTEXT_VALUE_LENGTH} characters"]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return context
+
 
 class MatchedStatementSerializer(serializers.Serializer):
     policyId = serializers.CharField()

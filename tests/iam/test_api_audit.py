@@ -579,6 +579,32 @@ def test_bad_filter_values_are_refused_naming_the_parameter(api, tenant, query, 
     assert field in body["message"]
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("from=9999-12-31T23:59:59-23:59", "from"),
+        ("to=0001-01-01T00:00:00%2B01:00", "to"),
+        ("to=9999-06-01T00:00:00Z", "to"),
+    ],
+)
+def test_times_outside_the_calendar_in_utc_are_refused(api, tenant, query, field):
+    response = api.call("GET", f"{URL}?{query}", creds=tenant.root)
+    assert response.status_code == 400, response.content
+    assert [e["field"] for e in response.json()["fieldErrors"]] == [field]
+
+
+@pytest.mark.django_db
+def test_an_offset_postgresql_cannot_store_is_read_as_the_same_time_in_utc(api, tenant):
+    _record(tenant, 1)
+    # +16:00 is valid ISO 8601 and Python, past PostgreSQL's +15:59: the filter compares in UTC.
+    after = api.call("GET", f"{URL}?from=2000-01-01T00:00:00%2B16:00", creds=tenant.root)
+    assert after.status_code == 200, after.content
+    assert after.json()["totalItems"] == 1
+    before = api.call("GET", f"{URL}?to=2000-01-01T00:00:00-16:00", creds=tenant.root)
+    assert before.status_code == 200 and before.json()["totalItems"] == 0
+
+
 # Who may read the trail ------------------------------------------------------------------------------------
 
 

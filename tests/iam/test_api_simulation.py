@@ -84,6 +84,31 @@ def test_simulating_a_role(api, tenant):
         ({"policyDocuments": [_doc(["View*"])], "actions": ["SubAccount:View/nope"]}, "actions[0]"),
         ({"policyDocuments": [_doc(["View*"])], "actions": []}, "actions"),
         ({"policyDocuments": [_doc(["View*"])], "actions": [42]}, "actions[0]"),
+        # A context value is one request's key: a value long enough to make the simulation itself slow is refused.
+        (
+            {
+                "policyDocuments": [_doc(["View*"])],
+                "actions": ["SubAccount:View/getGroupList"],
+                "context": {"ncp:requestTag/team": "a" * 1025},
+            },
+            "context.ncp:requestTag/team",
+        ),
+        (
+            {
+                "policyDocuments": [_doc(["View*"])],
+                "actions": ["SubAccount:View/getGroupList"],
+                "context": {"ncp:requestTag/team": ["a"] * 101},
+            },
+            "context.ncp:requestTag/team",
+        ),
+        (
+            {
+                "policyDocuments": [_doc(["View*"])],
+                "actions": ["SubAccount:View/getGroupList"],
+                "context": {f"k{n}": "v" for n in range(101)},
+            },
+            "context",
+        ),
     ],
 )
 def test_bad_input_names_the_field(api, tenant, body, field):
