@@ -393,7 +393,7 @@ PHASES = [
     ("      key look-up (ORM first())", "django/db/models/query.py", "first", "_authenticate"),
     ("      key look-up (selector)", "iam/selectors.py", "access_key_for_signature", "_authenticate"),
     ("      Fernet decrypt", "iam/secrets.py", "decrypt_secret", "_authenticate"),
-    ("      HMAC verify", "iam/signing.py", "verify", "_authenticate"),
+    ("      HMAC verify", "iam/signing.py", "verify", "verify_request"),
     ("      last-used UPDATE", "django/db/models/query.py", "update", "_authenticate"),
     ("      access_key_mark_used", "iam/services/accounts.py", "access_key_mark_used", "_authenticate"),
     ("      audit.set_actor", "iam/audit.py", "set_actor", "_authenticate"),
