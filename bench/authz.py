@@ -25,8 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from iam import catalog, conditions, engine, wildcard  # noqa: E402
-from iam.engine import CompiledPolicies, Request  # noqa: E402
+from iam.policy import catalog, conditions, engine, wildcard  # noqa: E402
+from iam.policy.engine import CompiledPolicies, Request  # noqa: E402
 from tests.iam import reference_eval  # noqa: E402
 
 MEMBER_NO = 2942
@@ -371,7 +371,7 @@ def api_overhead(policies, rng: random.Random, calls: int) -> dict:
     setup_test_environment()
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     call_command("migrate", verbosity=0)
-    from iam import authz
+    from iam.gateway import authz
     from iam.models import Policy
     from iam.services.accounts import account_create
     from iam.services.policies import policies_attach
@@ -416,7 +416,7 @@ def api_overhead(policies, rng: random.Random, calls: int) -> dict:
 
     # The calls alternate between the engine and no authorization, so that a machine that speeds up or slows
     # down during the run (a shared host does) weighs on both alike.
-    from iam import permissions
+    from iam.gateway import permissions
 
     deciders = {"with": authz.EngineAuthorizer(), "without": AllowEverything()}
     chosen_authorizer = ["with"]
@@ -438,8 +438,8 @@ def api_overhead(policies, rng: random.Random, calls: int) -> dict:
     with_engine, without = samples["with"], samples["without"]
 
     # First decision after a change, through the real authorizer: bump the version, time one authorize().
+    from iam.gateway.principals import Principal
     from iam.models import Account
-    from iam.principals import Principal
     from iam.signals import authz_changed
 
     after_change = []
@@ -464,7 +464,7 @@ class AllowEverything:
     """Authorization off: the same request path with a decision that costs nothing."""
 
     def authorize(self, principal, requests, *, request_tags=None):
-        from iam.authz import Decision
+        from iam.gateway.authz import Decision
 
         return Decision(True)
 

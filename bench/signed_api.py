@@ -70,7 +70,7 @@ def make_fixtures():
 
 
 def measure(client, uri: str, access_key: str, secret: str, n: int) -> dict:
-    from iam.signing import signed_headers
+    from iam.gateway.signing import signed_headers
 
     def one() -> float:
         headers = signed_headers(access_key, secret, "GET", uri)

@@ -220,7 +220,7 @@ class Server:
 
 
 def headers_for(creds, method: str, uri: str) -> dict:
-    from iam.signing import signed_headers
+    from iam.gateway.signing import signed_headers
 
     if creds is None:
         return {}
@@ -389,19 +389,19 @@ PHASES = [
     ("whole request (test client)", "bench/signed_read.py", "read", None),
     ("  Django handler + middleware", "django/core/handlers/base.py", "get_response", None),
     ("  DRF view dispatch", "rest_framework/views.py", "dispatch", None),
-    ("    authentication", "iam/authentication.py", "authenticate", None),
+    ("    authentication", "iam/gateway/authentication.py", "authenticate", None),
     ("      key look-up (ORM first())", "django/db/models/query.py", "first", "_authenticate"),
     ("      key look-up (selector)", "iam/selectors.py", "access_key_for_signature", "_authenticate"),
     ("      Fernet decrypt", "iam/secrets.py", "decrypt_secret", "_authenticate"),
-    ("      HMAC verify", "iam/signing.py", "verify", "verify_request"),
+    ("      HMAC verify", "iam/gateway/signing.py", "verify", "verify_request"),
     ("      last-used UPDATE", "django/db/models/query.py", "update", "_authenticate"),
     ("      access_key_mark_used", "iam/services/accounts.py", "access_key_mark_used", "_authenticate"),
     ("      audit.set_actor", "iam/audit.py", "set_actor", "_authenticate"),
-    ("    permission (catalog action)", "iam/permissions.py", "has_permission", None),
-    ("      requests_for", "iam/endpoint_actions.py", "requests_for", "has_permission"),
-    ("      authorize", "iam/authz.py", "authorize", "has_permission"),
-    ("        compiled_for", "iam/authz.py", "compiled_for", "authorize"),
-    ("        shared cache (Redis)", "iam/authz.py", "_documents", None),
+    ("    permission (catalog action)", "iam/gateway/permissions.py", "has_permission", None),
+    ("      requests_for", "iam/gateway/endpoint_actions.py", "requests_for", "has_permission"),
+    ("      authorize", "iam/gateway/authz.py", "authorize", "has_permission"),
+    ("        compiled_for", "iam/gateway/authz.py", "compiled_for", "authorize"),
+    ("        shared cache (Redis)", "iam/gateway/authz.py", "_documents", None),
     ("    list view", "rest_framework/mixins.py", "list", None),
     ("      filter_queryset", "rest_framework/generics.py", "filter_queryset", "list"),
     ("        FilterSet form (no filter given)", "django_filters/filterset.py", "is_valid", None),

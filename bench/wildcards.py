@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from iam.engine import IMPLICIT_DENY, CompiledPolicies, Request  # noqa: E402
+from iam.policy.engine import IMPLICIT_DENY, CompiledPolicies, Request  # noqa: E402
 
 SUB_ACCOUNTS = "nrn:PUB:IAM::2942:SubAccount/"
 KEY = "ncp:requestTag/team"

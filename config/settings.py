@@ -108,8 +108,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "iam.middleware.RequestContextMiddleware",
-    "iam.middleware.ApiNoStoreMiddleware",
+    "iam.gateway.middleware.RequestContextMiddleware",
+    "iam.gateway.middleware.ApiNoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
@@ -197,8 +197,8 @@ STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["iam.authentication.SignatureAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["iam.permissions.CatalogActionPermission"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["iam.gateway.authentication.SignatureAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["iam.gateway.permissions.CatalogActionPermission"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "iam.api.pagination.NcpPagination",
     "DEFAULT_SCHEMA_CLASS": "iam.api.schema.WireAutoSchema",
@@ -228,15 +228,15 @@ SPECTACULAR_SETTINGS = {
 # Request signing: how far the x-ncp-apigw-timestamp may be from the server clock.
 IAM_SIGNATURE_MAX_SKEW_SECONDS = env_int("IAM_SIGNATURE_MAX_SKEW_SECONDS", 300)
 # Each signature of a non-GET request is accepted once (the body is not signed, so a replay could change it);
-# the record is kept in Redis when REDIS_URL is set, in the database otherwise (see iam/replay.py).
+# the record is kept in Redis when REDIS_URL is set, in the database otherwise (see iam/gateway/replay.py).
 IAM_REPLAY_PROTECTION = env_bool("IAM_REPLAY_PROTECTION", True)
 # Failed signature checks from one source address per minute before its calls are refused with 429 unchecked.
 IAM_AUTH_FAILURES_PER_SOURCE_PER_MINUTE = env_int("IAM_AUTH_FAILURES_PER_SOURCE_PER_MINUTE", 60)
 # Proxies (addresses or CIDRs) whose X-Forwarded-For names the caller: the API's source address (allow sources, the
 # failure limit, the audit trail) is then the nearest address in that header that is not one of them.
 IAM_TRUSTED_PROXIES = env_list("IAM_TRUSTED_PROXIES", [])
-# The authorization component used on every call (replaceable: see iam/authz.py).
-IAM_AUTHORIZER = env_str("IAM_AUTHORIZER", "iam.authz.EngineAuthorizer")
+# The authorization component used on every call (replaceable: see iam/gateway/authz.py).
+IAM_AUTHORIZER = env_str("IAM_AUTHORIZER", "iam.gateway.authz.EngineAuthorizer")
 # A key's last use (and a role session's role's) is written when the recorded one is older than this (0: on every
 # call), so most signed calls write nothing. A role session's idle expiry counts from the recorded use: it may end up
 # to this many seconds early, never late.

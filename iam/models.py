@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
-from iam import nrn
+from iam.policy import nrn
 from iam.querysets import AccessKeyQuerySet, AccountScopedQuerySet, AuditEventQuerySet, PolicyQuerySet
 
 LOGIN_ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9.@_-]{2,59}$")

@@ -6,9 +6,9 @@ from functools import lru_cache
 from django.db import connections, router
 from django.db.models import Q
 
-from iam import nrn
+from iam.gateway.principals import ROLE, SUB_ACCOUNT, Principal
 from iam.models import AccessKey, Group, Policy, PolicyAttachment, Role, SubAccount
-from iam.principals import ROLE, SUB_ACCOUNT, Principal
+from iam.policy import nrn
 
 # What a signed call's key is read with: (related model, the key's foreign key, joined when the key has none too).
 _SIGNATURE_KEY_RELATIONS = (("account", False), ("sub_account", True), ("role", True))

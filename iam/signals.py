@@ -90,10 +90,16 @@ def connect() -> None:
 
     user_logged_in.connect(_staff_signed_in, dispatch_uid="iam.audit.staff_signed_in")
     user_login_failed.connect(_staff_sign_in_failed, dispatch_uid="iam.audit.staff_sign_in_failed")
-    post_save.connect(_policy_changed, sender=Policy, dispatch_uid="iam.authz.policy_saved")
-    post_delete.connect(_policy_changed, sender=Policy, dispatch_uid="iam.authz.policy_deleted")
+    post_save.connect(_policy_changed, sender=Policy, dispatch_uid="iam.gateway.authz.policy_saved")
+    post_delete.connect(_policy_changed, sender=Policy, dispatch_uid="iam.gateway.authz.policy_deleted")
     for signal in (post_save, post_delete):
-        signal.connect(_attachment_changed, sender=PolicyAttachment, dispatch_uid=f"iam.authz.attachment.{id(signal)}")
-        signal.connect(_membership_changed, sender=GroupMembership, dispatch_uid=f"iam.authz.membership.{id(signal)}")
-        signal.connect(_account_scoped_changed, sender=Role, dispatch_uid=f"iam.authz.role.{id(signal)}")
-    post_delete.connect(_account_scoped_changed, sender=SubAccount, dispatch_uid="iam.authz.sub_account_deleted")
+        signal.connect(
+            _attachment_changed, sender=PolicyAttachment, dispatch_uid=f"iam.gateway.authz.attachment.{id(signal)}"
+        )
+        signal.connect(
+            _membership_changed, sender=GroupMembership, dispatch_uid=f"iam.gateway.authz.membership.{id(signal)}"
+        )
+        signal.connect(_account_scoped_changed, sender=Role, dispatch_uid=f"iam.gateway.authz.role.{id(signal)}")
+    post_delete.connect(
+        _account_scoped_changed, sender=SubAccount, dispatch_uid="iam.gateway.authz.sub_account_deleted"
+    )

@@ -8,7 +8,8 @@ from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from iam import audit, outbox, replay
+from iam import audit, outbox
+from iam.gateway import replay
 from iam.models import Account
 from iam.services.maintenance import audit_events_purge, inactive_sub_accounts_disable, worker_heartbeat_record
 from iam.services.policies import policy_counter_reconcile, policy_counters_drifted

@@ -2,7 +2,7 @@
 and obtains a role session's key; a role session renews its own key. External Access sessions are issued through
 ``role_session_issue`` too, with the certificate subject as the source identity.
 
-A temporary key signs requests like a permanent one (iam.authentication) and stops working at its expire time,
+A temporary key signs requests like a permanent one (iam.gateway.authentication) and stops working at its expire time,
 when its role is disabled or deleted, when it has not been used for the role's session expiration, or when the sub
 account behind it is suspended. Expired keys are deleted by the purge-expired-temporary-keys job.
 """
@@ -16,10 +16,11 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from iam import audit, catalog, nrn
+from iam import audit
 from iam.errors import InvalidInput, NotFound, QuotaExceeded
+from iam.gateway.principals import MAIN_ACCOUNT, ROLE, Principal
 from iam.models import AccessKey, Account, AuditEvent, Role, SubAccount
-from iam.principals import MAIN_ACCOUNT, ROLE, Principal
+from iam.policy import catalog, nrn
 from iam.secrets import decrypt_secret
 from iam.services.accounts import access_key_issue
 

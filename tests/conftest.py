@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 import pytest
 from rest_framework.test import APIClient
 
+from iam.gateway.signing import now_millis, signed_headers
 from iam.models import AccessKey, Account, SubAccount
 from iam.services.accounts import account_create
 from iam.services.policies import policies_attach, policy_create
 from iam.services.sub_accounts import access_key_create, sub_account_create
-from iam.signing import now_millis, signed_headers
 
 
 @pytest.fixture(autouse=True)
@@ -24,7 +24,7 @@ def _fresh_authorization_caches():
     # Row ids are reused between tests (rolled-back transactions); production ids never are.
     from django.core.cache import cache
 
-    from iam.authz import get_authorizer
+    from iam.gateway.authz import get_authorizer
 
     cache.clear()
     authorizer = get_authorizer()

@@ -17,11 +17,12 @@ from django.db import transaction
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
-from iam import audit, nrn
+from iam import audit
+from iam.gateway.signing import signed_headers
+from iam.policy import nrn
 from iam.services.groups import group_create
 from iam.services.policies import policy_create
 from iam.services.roles import role_create
-from iam.signing import signed_headers
 from tests.conftest import make_sub_account
 
 METHODS = ("get", "post", "put", "patch", "delete")

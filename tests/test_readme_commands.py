@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from iam.gateway.signing import signed_headers
 from iam.models import AccessKey, Group, Policy, PolicyAttachment, SubAccount
-from iam.signing import signed_headers
 from tests.conftest import make_sub_account
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,8 +8,8 @@ import json
 import pytest
 from rest_framework.test import APIClient
 
-from iam import signing
-from iam.authentication import REFUSED
+from iam.gateway import signing
+from iam.gateway.authentication import REFUSED
 from tests.conftest import make_sub_account
 
 SECRET = "Ab3dEfGhIjKlMnOpQrStUvWxYz0123456789ABCD"

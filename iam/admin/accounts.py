@@ -2,7 +2,7 @@
 
 from django.contrib import admin, messages
 
-from iam import forms as iam_forms
+from iam.admin import forms as iam_forms
 from iam.admin.base import ServiceAdmin, changes
 from iam.admin.inlines import RootAccessKeyInline
 from iam.models import Account

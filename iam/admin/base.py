@@ -1,7 +1,7 @@
 """What every Sub Account admin shares: saves through services, refusals as form errors, and the audit trail.
 
 Every staff change is recorded by ``AuditedAdmin.audit`` as an ``AuditEvent`` (actor ``staff:<username>``, set for
-staff requests by ``iam.middleware.RequestContextMiddleware``). The event is written in the same transaction as the
+staff requests by ``iam.gateway.middleware.RequestContextMiddleware``). The event is written in the same transaction as the
 change, so a save or action the services refuse leaves neither the change nor its event behind.
 """
 
@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from iam import audit
-from iam import forms as iam_forms
+from iam.admin import forms as iam_forms
 from iam.errors import ServiceError
 from iam.models import AccessKey, Account, GroupMembership, Policy, PolicyAttachment, SubAccount
 

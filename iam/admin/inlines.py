@@ -3,7 +3,7 @@ for information only (keys without their secrets)."""
 
 from django.contrib import admin
 
-from iam import forms as iam_forms
+from iam.admin import forms as iam_forms
 from iam.admin.base import SECRET_FIELDS
 from iam.models import AccessKey, Group, GroupMembership, Policy, PolicyAttachment, SubAccount
 from iam.services import groups as group_services

@@ -6,9 +6,10 @@ from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path
 
-from iam import catalog, simulation
-from iam.forms import PolicySimulatorForm
+from iam.admin.forms import PolicySimulatorForm
 from iam.models import Policy
+from iam.policy import catalog
+from iam.services import simulation
 
 
 def _outcome(result: dict, names: dict[str, str]) -> dict:

@@ -5,8 +5,7 @@ from django.db import router, transaction
 from django.db.models import Count
 from django.utils.html import format_html
 
-from iam import forms as iam_forms
-from iam import simulation
+from iam.admin import forms as iam_forms
 from iam.admin.base import CATALOG, AuditedAdmin, ServiceAdmin, changes
 from iam.admin.inlines import GroupMemberInline, PolicyAttachmentInline, PolicyUsageInline, target_label
 from iam.admin.permissions import EffectivePermissionsMixin
@@ -14,6 +13,7 @@ from iam.models import Group, Policy, PolicyAttachment, Role
 from iam.services import groups as group_services
 from iam.services import policies as policy_services
 from iam.services import roles as role_services
+from iam.services import simulation
 
 
 def _catalog_names(entity: str) -> dict[str, str]:

@@ -7,13 +7,13 @@ from django.db import router, transaction
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 
-from iam import forms as iam_forms
-from iam import simulation
+from iam.admin import forms as iam_forms
 from iam.admin.base import CATALOG, SECRET_FIELDS, AuditedAdmin, ServiceAdmin, changes, compact_time
 from iam.admin.inlines import PolicyAttachmentInline, SubAccountAccessKeyInline, SubAccountGroupInline
 from iam.admin.permissions import EffectivePermissionsMixin
 from iam.errors import ServiceError
 from iam.models import AccessKey, SubAccount
+from iam.services import simulation
 from iam.services import sub_accounts as sub_account_services
 
 _SUB_ACCOUNT_ACCESS = (

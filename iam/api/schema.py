@@ -4,13 +4,13 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
 
-from iam import signing
+from iam.gateway import signing
 
 
 class SignatureAuthenticationScheme(OpenApiAuthenticationExtension):
-    """Describes ``iam.authentication.SignatureAuthentication`` as three apiKey headers required together."""
+    """Describes ``iam.gateway.authentication.SignatureAuthentication`` as three apiKey headers required together."""
 
-    target_class = "iam.authentication.SignatureAuthentication"
+    target_class = "iam.gateway.authentication.SignatureAuthentication"
     # A list of names: the base class then requires all three together (one AND requirement) on every operation.
     name = [signing.TIMESTAMP_HEADER, signing.ACCESS_KEY_HEADER, signing.SIGNATURE_V2_HEADER]
     priority = 1

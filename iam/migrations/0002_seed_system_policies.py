@@ -4,7 +4,7 @@ from django.db import migrations
 
 
 def seed(apps, schema_editor):
-    from iam import catalog
+    from iam.policy import catalog
 
     Policy = apps.get_model("iam", "Policy")
     for system in catalog.SYSTEM_POLICIES:
@@ -22,7 +22,7 @@ def seed(apps, schema_editor):
 
 
 def unseed(apps, schema_editor):
-    from iam import catalog
+    from iam.policy import catalog
 
     apps.get_model("iam", "Policy").objects.filter(
         policy_id__in=[p.policy_id for p in catalog.SYSTEM_POLICIES]

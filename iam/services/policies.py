@@ -4,9 +4,11 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F
 
-from iam import catalog, outbox, policy_document
+from iam import outbox
 from iam.errors import Conflict, InvalidInput, NotFound, QuotaExceeded
 from iam.models import Account, Group, Policy, PolicyAttachment, Role, SubAccount
+from iam.policy import catalog
+from iam.policy import document as policy_document
 from iam.services import validation
 from iam.signals import authz_changed
 

@@ -1,0 +1,1 @@
+"""The STS API (``/api/v1/credentials``): serializers, views and URLs."""

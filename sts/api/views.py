@@ -4,10 +4,11 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.fields import DateTimeField
 from rest_framework.response import Response
 
-from iam import audit, nrn
+from iam import audit
 from iam.api.views.base import AccountScopedViewSet, valid_data
 from iam.api.views.dashboard import SingleObjectSchema
 from iam.models import AccessKey, AuditEvent
+from iam.policy import nrn
 from sts import services
 from sts.api import serializers as s
 

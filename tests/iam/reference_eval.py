@@ -1,6 +1,6 @@
 """A plain reference evaluator for tests and benchmarks: loops over every statement, matching as it goes.
 
-Written independently of iam/engine.py's index so the two can be checked against each other.
+Written independently of iam/policy/engine.py's index so the two can be checked against each other.
 """
 
 import fnmatch  # translates '*' into atomic groups (Python 3.11+): no exponential backtracking, and C speed
@@ -8,7 +8,7 @@ import ipaddress
 import re
 from datetime import UTC, datetime
 
-from iam import catalog
+from iam.policy import catalog
 
 _VAR = re.compile(r"\$\{([^}]+)\}")
 
@@ -32,7 +32,7 @@ def _sub(text, ctx):
 
 def glob(pattern, value):
     """``*`` any run, ``?`` one character, the rest literal (``[`` escaped: fnmatch would read a character class).
-    Deliberately not iam/wildcard.py, so that the two can be checked against each other."""
+    Deliberately not iam/policy/wildcard.py, so that the two can be checked against each other."""
     return fnmatch.fnmatchcase(value, pattern.replace("[", "[[]"))
 
 
@@ -144,7 +144,7 @@ def _clause(op, key, vals, ctx):
 
 
 def evaluate(policies, request, ctx):
-    """policies: [(policy_id, permissions)]; request: iam.policy_eval.Request; returns the decision string."""
+    """policies: [(policy_id, permissions)]; request: iam.policy.request.Request; returns the decision string."""
     action = catalog.get_action(request.product, request.action)
     allowed = False
     for _pid, permissions in policies:

@@ -5,8 +5,8 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 
-from iam import catalog
 from iam.models import AccessKey, Role, SubAccount
+from iam.policy import catalog
 from iam.services.groups import group_create, group_members_add
 from iam.services.policies import policies_attach, policy_create
 from iam.services.roles import role_create
@@ -215,7 +215,7 @@ def test_role_permissions(admin_client, tenant):
     }
     assert rows["SubAccount:View/getGroupList"]["star"]["decision"] == "implicitDeny"
     delete = rows["SubAccount:Change/deleteRole"]
-    # A role's sessions may never change roles, whatever its policies allow (iam.authz.role_session_forbidden).
+    # A role's sessions may never change roles, whatever its policies allow (iam.gateway.authz.role_session_forbidden).
     assert delete["star"] == {
         "decision": "explicitDeny",
         "statements": [

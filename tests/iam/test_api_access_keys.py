@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from iam.authentication import REFUSED
+from iam.gateway.authentication import REFUSED
+from iam.gateway.signing import SIGNATURE_V1_HEADER, SIGNATURE_V2_HEADER, signed_headers
 from iam.models import AccessKey
 from iam.secrets import decrypt_secret
 from iam.services.accounts import account_set_active
-from iam.signing import SIGNATURE_V1_HEADER, SIGNATURE_V2_HEADER, signed_headers
 from tests.conftest import Credentials, make_sub_account
 
 TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")

@@ -7,13 +7,13 @@ import uuid
 import pytest
 
 from iam import audit
-from iam.authentication import REFUSED
-from iam.endpoint_actions import ENDPOINT_ACTIONS
+from iam.gateway.authentication import REFUSED
+from iam.gateway.endpoint_actions import ENDPOINT_ACTIONS
+from iam.gateway.signing import signed_headers
 from iam.models import AccessKey, AuditEvent, Group, Policy, Role, SubAccount
 from iam.services.groups import group_create
 from iam.services.policies import policy_create
 from iam.services.roles import role_create
-from iam.signing import signed_headers
 from tests.conftest import Credentials, disable_key, make_sub_account
 
 DOC = [

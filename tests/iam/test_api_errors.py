@@ -15,14 +15,14 @@ from django.test import override_settings
 from rest_framework.exceptions import ParseError
 from rest_framework.test import APIClient
 
-from iam import nrn
 from iam.api.parsers import GuardedJSONParser
 from iam.errors import InvalidInput
+from iam.gateway.signing import signed_headers
 from iam.models import AccessKey, AuditEvent, Group, GroupMembership, Policy
+from iam.policy import nrn
 from iam.services.groups import group_create
 from iam.services.policies import policy_create
 from iam.services.roles import role_create
-from iam.signing import signed_headers
 from tests.conftest import make_sub_account
 
 NUL_MESSAGE = "must not contain NUL characters"

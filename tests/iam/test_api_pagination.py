@@ -11,7 +11,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
-from iam import filtersets
+from iam.api import filtersets
 from iam.api.pagination import NcpPagination
 from iam.api.views.groups import GroupViewSet
 from iam.api.views.sub_accounts import SubAccountViewSet

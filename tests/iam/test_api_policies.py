@@ -4,8 +4,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from iam import catalog
 from iam.models import Account, Policy, PolicyAttachment
+from iam.policy import catalog
 from iam.services.groups import group_create
 from iam.services.policies import policies_attach, policy_create
 from iam.services.roles import role_create

@@ -11,7 +11,7 @@ from django.db import connection
 from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
 
-from iam.authentication import REFUSED
+from iam.gateway.authentication import REFUSED
 from iam.models import AccessKey, Group, GroupMembership, PolicyAttachment, SubAccount
 from iam.services.groups import group_create, group_members_add, group_members_remove
 from iam.services.policies import policies_attach, policy_create

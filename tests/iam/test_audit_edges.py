@@ -8,8 +8,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
+from iam.gateway.signing import signed_headers
 from iam.models import AuditEvent
-from iam.signing import signed_headers
 
 
 @pytest.mark.django_db

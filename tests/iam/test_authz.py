@@ -2,10 +2,10 @@
 
 import pytest
 
-from iam import authz
-from iam.authz import Decision, EngineAuthorizer
-from iam.policy_eval import Request
-from iam.principals import Principal, sub_account_principal
+from iam.gateway import authz
+from iam.gateway.authz import Decision, EngineAuthorizer
+from iam.gateway.principals import Principal, sub_account_principal
+from iam.policy.request import Request
 from iam.selectors import principal_policies
 from iam.services.groups import group_create, group_members_add
 from iam.services.policies import policies_attach, policies_detach, policy_create

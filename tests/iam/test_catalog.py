@@ -6,8 +6,8 @@ from collections import Counter
 
 import pytest
 
-from iam import catalog
-from iam.catalog import (
+from iam.policy import catalog
+from iam.policy.catalog import (
     ACTIONS,
     EXTERNAL_ACCESS,
     GLOBAL_CONDITION_KEYS,
@@ -101,7 +101,7 @@ def test_documented_actions_are_not_extensions():
 
 
 def test_view_pattern_covers_the_extension():
-    from iam.policy_document import statement_actions
+    from iam.policy.document import statement_actions
 
     def named(actions):
         return {a.name for a in statement_actions({"targets": [{"product": SUB_ACCOUNT, "actions": actions}]})}

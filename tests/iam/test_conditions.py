@@ -2,7 +2,7 @@
 
 import pytest
 
-from iam.conditions import ConditionError, compile_clause, compile_condition, parse_operator
+from iam.policy.conditions import ConditionError, compile_clause, compile_condition, parse_operator
 
 CASES = [
     # operator, key, policy values, context, expected

@@ -5,8 +5,8 @@ import os
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from iam import catalog
-from iam.engine import ALLOWED, EXPLICIT_DENY, IMPLICIT_DENY, CompiledPolicies, Request
+from iam.policy import catalog
+from iam.policy.engine import ALLOWED, EXPLICIT_DENY, IMPLICIT_DENY, CompiledPolicies, Request
 from tests.iam import reference_eval
 
 ACTIONS = [a.name for a in catalog.actions_for("SubAccount")][:12] + ["Change/switchRole"]

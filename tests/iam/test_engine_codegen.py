@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from iam import catalog, engine
-from iam.engine import ALLOWED, EXPLICIT_DENY, IMPLICIT_DENY, CompiledPolicies, Request
+from iam.policy import catalog, engine
+from iam.policy.engine import ALLOWED, EXPLICIT_DENY, IMPLICIT_DENY, CompiledPolicies, Request
 from tests.iam import reference_eval
 
 SUB_A = "nrn:PUB:IAM::2942:SubAccount/a"

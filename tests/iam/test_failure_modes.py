@@ -18,7 +18,7 @@ class _DeadRedis:
 @pytest.mark.django_db
 def test_sub_account_calls_work_with_the_shared_cache_down(api, tenant, monkeypatch):
     _, creds = make_sub_account(tenant, "worker", actions=["Change/createGroup", "View/getGroupList"])
-    monkeypatch.setattr("iam.authz.cache", _DeadRedis())
+    monkeypatch.setattr("iam.gateway.authz.cache", _DeadRedis())
     response = api.call("POST", "/api/v1/groups", {"groupName": "made-anyway"}, creds=creds)
     assert response.status_code == 200, response.content
     assert Group.objects.filter(name="made-anyway").exists()

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from django.core.cache import cache
 
-from iam import replay
-from iam.authentication import REFUSED
+from iam.gateway import replay
+from iam.gateway.authentication import REFUSED
+from iam.gateway.signing import now_millis, signed_headers, uri_variants
 from iam.models import AccessKey, AuditEvent, UsedSignature
 from iam.services.groups import group_create
-from iam.signing import now_millis, signed_headers, uri_variants
 from iam.tasks import used_signatures_purge_expired
 from tests.conftest import Credentials, make_sub_account
 

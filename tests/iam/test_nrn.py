@@ -2,7 +2,7 @@
 
 import pytest
 
-from iam import nrn
+from iam.policy import nrn
 
 
 def test_build_matches_the_wire_format():

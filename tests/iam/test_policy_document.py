@@ -4,7 +4,7 @@ import copy
 
 import pytest
 
-from iam import policy_document
+from iam.policy import document as policy_document
 
 SA = "SubAccount"
 POLICY_NRN = "nrn:PUB:IAM::2942:Policy/abc"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from iam.policy_eval import action_matches
+from iam.policy.request import action_matches
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""iam/wildcard.py against three references (a dynamic programme, the regexes it replaced, and the reference
+"""iam/policy/wildcard.py against three references (a dynamic programme, the regexes it replaced, and the reference
 evaluator's fnmatch), plus hand cases."""
 
 import itertools
@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iam import wildcard
-from iam.conditions import compile_clause
+from iam.policy import wildcard
+from iam.policy.conditions import compile_clause
 from tests.iam.reference_eval import glob
 
 EXAMPLES = int(os.environ.get("WILDCARD_EXAMPLES", "500"))  # more for a deeper run

@@ -3,8 +3,8 @@ patterns over the documented size are refused at validation with the field that 
 
 import pytest
 
-from iam import wildcard
 from iam.models import Policy
+from iam.policy import wildcard
 from iam.services.policies import policy_create
 from tests.conftest import make_sub_account
 from tests.documents import policy_doc

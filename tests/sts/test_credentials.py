@@ -6,7 +6,7 @@ import pyotp
 import pytest
 from django.utils import timezone
 
-from iam.authentication import REFUSED
+from iam.gateway.authentication import REFUSED
 from iam.models import AccessKey, AuditEvent, SubAccount
 from iam.secrets import encrypt_secret
 from iam.services.policies import policies_attach, policies_detach, policy_create

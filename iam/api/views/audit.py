@@ -3,8 +3,8 @@
 from rest_framework import mixins
 
 from iam.api import serializers as s
+from iam.api.filtersets import AuditEventFilterSet
 from iam.api.views.base import AccountScopedViewSet
-from iam.filtersets import AuditEventFilterSet
 from iam.models import AuditEvent
 
 

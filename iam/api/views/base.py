@@ -8,13 +8,14 @@ from django.db import InterfaceError, OperationalError, models, transaction
 from rest_framework import exceptions, viewsets
 from rest_framework.response import Response
 
-from iam import audit, nrn
+from iam import audit
 from iam.api import input_guard
 from iam.api.errors import database_unavailable_response
-from iam.authentication import record_refused_key
+from iam.api.filtersets import NcpFilterBackend, NcpSearchFilter
 from iam.errors import InvalidInput, NotFound, ServiceError
-from iam.filtersets import NcpFilterBackend, NcpSearchFilter
+from iam.gateway.authentication import record_refused_key
 from iam.models import Account, AuditEvent
+from iam.policy import nrn
 
 logger = logging.getLogger(__name__)
 AUDIT_RESOURCE_LENGTH = AuditEvent._meta.get_field("resource").max_length

@@ -7,8 +7,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from iam.api import serializers as s
+from iam.api.filtersets import GroupFilterSet
 from iam.api.views.base import AccountScopedViewSet, process_result, valid_data
-from iam.filtersets import GroupFilterSet
 from iam.models import Group, PolicyAttachment
 from iam.services import groups as services
 from iam.services import policies as policy_services

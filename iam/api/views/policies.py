@@ -5,13 +5,14 @@ from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from iam import policy_document, simulation
 from iam.api import serializers as s
+from iam.api.filtersets import PolicyFilterSet
 from iam.api.views.base import AccountScopedViewSet, process_result, valid_data
-from iam.filtersets import PolicyFilterSet
 from iam.models import Policy
+from iam.policy import document as policy_document
 from iam.selectors import policy_resources
 from iam.services import policies as services
+from iam.services import simulation
 
 
 class PolicyViewSet(mixins.ListModelMixin, AccountScopedViewSet):

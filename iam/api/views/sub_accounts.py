@@ -7,9 +7,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from iam.api import serializers as s
+from iam.api.filtersets import SubAccountFilterSet
 from iam.api.views.base import AccountScopedViewSet, process_result, valid_data
 from iam.errors import InvalidInput
-from iam.filtersets import SubAccountFilterSet
 from iam.models import AccessKey, PolicyAttachment, SubAccount
 from iam.services import policies as policy_services
 from iam.services import sub_accounts as services

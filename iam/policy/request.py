@@ -1,7 +1,7 @@
 """What a decision is about and how actions match. Pure Python, no Django.
 
-The request shape and the action-pattern rule shared by the engine (iam/engine.py), the document checks
-(iam/policy_document.py) and the endpoint table (iam/endpoint_actions.py).
+The request shape and the action-pattern rule shared by the engine (iam/policy/engine.py), the document checks
+(iam/policy/document.py) and the endpoint table (iam/gateway/endpoint_actions.py).
 """
 
 from dataclasses import dataclass

@@ -5,11 +5,11 @@ import logging
 from rest_framework import exceptions, permissions
 
 from iam import audit
-from iam.authz import get_authorizer
-from iam.endpoint_actions import requests_for
+from iam.gateway.authz import get_authorizer
+from iam.gateway.endpoint_actions import requests_for
 from iam.models import AuditEvent
 
-logger = logging.getLogger("iam.authz")
+logger = logging.getLogger("iam.gateway.authz")
 
 
 class GatewayPermissionDenied(exceptions.PermissionDenied):

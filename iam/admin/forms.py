@@ -9,9 +9,9 @@ import re
 
 from django import forms
 
-from iam import catalog, nrn
 from iam.errors import InvalidInput, ServiceError
 from iam.models import Account, Group, GroupMembership, Policy, PolicyAttachment, Role, SubAccount
+from iam.policy import catalog, nrn
 from iam.services import validation
 
 _WIRE_SPLIT = re.compile(r"[.\[]")

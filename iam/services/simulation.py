@@ -3,13 +3,14 @@
 import uuid
 from dataclasses import dataclass
 
-from iam import catalog, policy_document
-from iam.authz import principal_context, role_session_forbidden
-from iam.engine import EXPLICIT_DENY, CompiledPolicies, Explanation
 from iam.errors import InvalidInput, NotFound
+from iam.gateway.authz import principal_context, role_session_forbidden
+from iam.gateway.principals import sub_account_principal
 from iam.models import Account, Role, SubAccount
-from iam.policy_eval import Request
-from iam.principals import sub_account_principal
+from iam.policy import catalog
+from iam.policy import document as policy_document
+from iam.policy.engine import EXPLICIT_DENY, CompiledPolicies, Explanation
+from iam.policy.request import Request
 from iam.selectors import principal_policies, role_policies
 
 MAX_PAIRS = 1000
@@ -24,7 +25,7 @@ class SimulationSubject:
     role_session: bool = False  # a role's permissions are what its sessions may do
 
 
-# A role session's fixed limit shows in explanations as this synthetic Deny statement (see iam.authz).
+# A role session's fixed limit shows in explanations as this synthetic Deny statement (see iam.gateway.authz).
 ROLE_SESSION_RESTRICTION_STATEMENT = {"policyId": "role-session-restriction", "permissionIndex": 0, "effect": "Deny"}
 
 

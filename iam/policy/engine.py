@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from iam import catalog, wildcard
-from iam.conditions import (
+from iam.policy import catalog, wildcard
+from iam.policy.conditions import (
     MAX_INLINE_CLAUSES,
     MISSING,
     Check,
@@ -23,7 +23,7 @@ from iam.conditions import (
     has_variables,
     substitute,
 )
-from iam.policy_eval import ALLOWED, EXPLICIT_DENY, IMPLICIT_DENY, Request, action_matches
+from iam.policy.request import ALLOWED, EXPLICIT_DENY, IMPLICIT_DENY, Request, action_matches
 
 __all__ = ["ALLOWED", "EXPLICIT_DENY", "IMPLICIT_DENY", "CompiledPolicies", "Explanation", "Request"]
 
@@ -33,7 +33,7 @@ _NO_RESOURCES: frozenset = frozenset()  # one shared empty set: most entries nam
 
 def resource_pattern_matches(pattern: str, resource: str | None) -> bool:
     """``*`` alone matches everything (also actions without a resource); otherwise ``*``/``?`` wildcards in an NRN
-    (iam/wildcard.py: linear time, whatever the pattern)."""
+    (iam/policy/wildcard.py: linear time, whatever the pattern)."""
     if pattern == "*":
         return True
     if resource is None:
@@ -111,7 +111,7 @@ class ResourceMatcher:
 def _wildcard_test(patterns) -> tuple[str, object]:
     """One test for wildcard NRNs: ``pre`` with a tuple of prefixes for ``str.startswith`` when every pattern is a
     prefix followed by ``*`` (the usual ``.../SubAccount/*``), else ``glob`` with one function that tells whether a
-    resource matches any of them (iam/wildcard.py)."""
+    resource matches any of them (iam/policy/wildcard.py)."""
     patterns = sorted(set(patterns))
     prefixes = [wildcard.prefix_of(p) for p in patterns]
     if None not in prefixes:
@@ -414,7 +414,7 @@ def _source(shape: tuple) -> str:
 def _factory(shape: tuple) -> Callable[[tuple, str | None, Mapping], str]:
     """``decide(t, resource, context)`` for one shape, compiled once."""
     namespace = dict(_NAMESPACE)
-    exec(compile(_source(shape), "<iam.engine decider>", "exec"), namespace)  # noqa: S102 - no policy text in it
+    exec(compile(_source(shape), "<iam.policy.engine decider>", "exec"), namespace)  # noqa: S102 - no policy text in it
     return namespace["decide"]
 
 

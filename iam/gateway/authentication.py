@@ -11,9 +11,10 @@ from django.core.cache import cache
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
-from iam import audit, replay, signing
+from iam import audit
+from iam.gateway import replay, signing
+from iam.gateway.principals import main_account_principal, role_session_principal, sub_account_principal
 from iam.models import AccessKey, AuditEvent
-from iam.principals import main_account_principal, role_session_principal, sub_account_principal
 from iam.secrets import decrypt_secret
 from iam.selectors import access_key_for_signature
 from iam.services.accounts import access_key_mark_used

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from iam import wildcard
+from iam.policy import wildcard
 
 MISSING = object()
 
@@ -95,7 +95,7 @@ def parse_operator(name: str) -> tuple[str | None, str, bool]:
 
 
 def like(pattern: str, value: str, ignore_case: bool = False) -> bool:
-    """StringLike: ``*`` any run of characters, ``?`` one (iam/wildcard.py: linear time, whatever the pattern)."""
+    """StringLike: ``*`` any run of characters, ``?`` one (iam/policy/wildcard.py: linear time, whatever the pattern)."""
     return wildcard.matches(pattern, value, ignore_case)
 
 
@@ -568,7 +568,7 @@ def compile_condition(condition: Mapping | None) -> Check | None:
     When every clause is of a kind the engine's generated deciders test inline, the check also carries ``inline``:
     one ``(kind, key, value, other)`` per clause, where ``kind`` is ``in`` / ``not in`` (a string request value's
     membership in the set ``value``), ``prefix`` / ``no prefix`` (``value`` is a tuple for ``str.startswith``),
-    ``like`` / ``not like`` (``value`` is a wildcard matcher, iam/wildcard.py) or ``bool``
+    ``like`` / ``not like`` (``value`` is a wildcard matcher, iam/policy/wildcard.py) or ``bool``
     (``value`` is the result for True and for False), and ``other(request_value)`` is the clause's result for any
     other request value (missing, multi-valued, of another type). Tested that way, a clause means what the check
     means."""

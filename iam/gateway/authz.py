@@ -1,7 +1,7 @@
 """The authorization component used on every API call. Replaceable through ``settings.IAM_AUTHORIZER``:
 anything with ``authorize(principal, requests, *, request_tags=None) -> Decision`` fits.
 
-The default, ``EngineAuthorizer``, decides from the principal's effective policies compiled by ``iam.engine``.
+The default, ``EngineAuthorizer``, decides from the principal's effective policies compiled by ``iam.policy.engine``.
 Compiled forms are cached per process, keyed by the principal and its account's ``authz_version``; the raw policy
 documents are shared between processes through Django's cache (Redis when configured) under the same key. The
 version is bumped in the transaction of any change to policies, attachments, memberships or roles, and read with
@@ -20,12 +20,12 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils.module_loading import import_string
 
-from iam import catalog, nrn
-from iam.engine import ALLOWED, CompiledPolicies, Explanation
-from iam.policy_eval import Request
-from iam.principals import Principal
+from iam.gateway.principals import Principal
+from iam.policy import catalog, nrn
+from iam.policy.engine import ALLOWED, CompiledPolicies, Explanation
+from iam.policy.request import Request
 
-logger = logging.getLogger("iam.authz")
+logger = logging.getLogger("iam.gateway.authz")
 
 RESOURCE_TAG_PREFIX = "ncp:resourceTag/"
 

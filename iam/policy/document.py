@@ -6,8 +6,8 @@ A document is the ``permissions`` list of the wire format:
 
 import re
 
-from iam import catalog, conditions, nrn, wildcard
-from iam.policy_eval import action_matches
+from iam.policy import catalog, conditions, nrn, wildcard
+from iam.policy.request import action_matches
 
 ACTION_PATTERNS = ("*", "View*", "Change*")
 MAX_STATEMENTS = 100

@@ -9,8 +9,8 @@ current tags, to tell adding tags (tag action) from removing them (untag action)
 import uuid
 from collections.abc import Callable
 
-from iam import catalog, nrn
-from iam.policy_eval import Request
+from iam.policy import catalog, nrn
+from iam.policy.request import Request
 
 SA = catalog.SUB_ACCOUNT
 Rule = Callable[[object, object, int], list[Request]]

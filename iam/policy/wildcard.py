@@ -26,7 +26,7 @@ from functools import lru_cache
 
 Matcher = Callable[[str], bool]
 
-# Refused at policy validation (iam/policy_document.py); far above any real pattern. Matching is linear whatever the
+# Refused at policy validation (iam/policy/document.py); far above any real pattern. Matching is linear whatever the
 # size, these only bound the work one policy value can ask for.
 MAX_PATTERN_LENGTH = 1024
 MAX_STARS = 64
