@@ -312,6 +312,7 @@ CELERY_BEAT_SCHEDULE = {
             "iam.tasks.used_signatures_purge_expired",
             _beat_interval("USED_SIGNATURE_PURGE", 600),
         ),
+        ("resume-crl-imports", "external_access.tasks.crl_imports_resume", _beat_interval("CRL_IMPORT_RESUME", 300)),
     )
     if seconds > 0
 }

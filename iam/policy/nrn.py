@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 IAM = "IAM"
 EXTERNAL_ACCESS = "ExternalAccess"
+PRIVATE_CA = "PrivateCA"
 
 _NRN_RE = re.compile(
     r"^nrn:(?P<partition>[A-Z]+):(?P<product>[A-Za-z][A-Za-z0-9]*):(?P<region>[A-Za-z0-9-]*):"
