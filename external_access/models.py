@@ -31,7 +31,7 @@ class CertificateAuthority(models.Model):
     DISABLED = "DISABLED"
     STATUS_CHOICES = [(ACTIVE, "Active"), (DISABLED, "Disabled")]
 
-    ca_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # The wire's caId is this row's id (an integer, as NCP's Private CA ids are).
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="certificate_authorities")
     name = models.CharField(max_length=30)
     ca_type = models.CharField(max_length=20, choices=TYPE_CHOICES)
@@ -61,7 +61,7 @@ class CertificateAuthority(models.Model):
 
     @property
     def nrn(self) -> str:
-        return nrn.build(nrn.PRIVATE_CA, self.account.member_no, "CA", self.ca_id)
+        return nrn.build(nrn.PRIVATE_CA, self.account.member_no, "CA", self.pk)
 
 
 class IssuedCertificate(models.Model):

@@ -12,7 +12,9 @@ from external_access.models import CertificateAuthority, TrustAnchor
 from iam.errors import Conflict, InvalidInput, NotFound
 from iam.models import Account
 
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,29}$")
+# NCP: 3-30 letters (Korean, Latin, Japanese: any letter here), digits and ". _ -", starting with a letter.
+NAME_RE = re.compile(r"^[^\W\d_][\w.-]{2,29}$")
+DESCRIPTION_MAX_BYTES = 300
 MAX_TRUST_ANCHORS_PER_ACCOUNT = 50
 SOURCE_FIELD = "source.sourceData"
 
@@ -27,13 +29,13 @@ def is_uuid(value: str) -> bool:
 
 def _name(value) -> str:
     if not isinstance(value, str) or not NAME_RE.match(value):
-        raise InvalidInput.field("name", "3-30 letters, digits, '.', '-' or '_', starting with a letter or digit")
+        raise InvalidInput.field("name", "3-30 letters, digits, '.', '_' or '-', starting with a letter")
     return value
 
 
 def _description(value) -> str:
-    if not isinstance(value, str) or len(value) > 1000:
-        raise InvalidInput.field("description", "must be text of at most 1,000 characters")
+    if not isinstance(value, str) or len(value.encode("utf-8", "replace")) > DESCRIPTION_MAX_BYTES:
+        raise InvalidInput.field("description", f"must be text of at most {DESCRIPTION_MAX_BYTES} bytes")
     return value
 
 
@@ -50,8 +52,8 @@ def _source(account: Account, source) -> dict:
     if source_type == TrustAnchor.NCP_PCA:
         ca_id = data.get("caId")
         ca = None
-        if isinstance(ca_id, str) and is_uuid(ca_id):
-            ca = CertificateAuthority.objects.for_account(account).filter(ca_id=ca_id).first()
+        if isinstance(ca_id, int) and not isinstance(ca_id, bool) and 0 < ca_id < 2**63:
+            ca = CertificateAuthority.objects.for_account(account).filter(pk=ca_id).first()
         if ca is None:
             raise InvalidInput.field(f"{SOURCE_FIELD}.caId", "no such private CA in this account")
         if ca.status != CertificateAuthority.ACTIVE:
@@ -62,7 +64,7 @@ def _source(account: Account, source) -> dict:
     return {"source_type": source_type, "ca": None, "certificate_bundle_pem": bundle}
 
 
-def trust_anchor_create(*, account: Account, name, source, description="", enabled=True) -> TrustAnchor:
+def trust_anchor_create(*, account: Account, name, source, description="", enabled=False) -> TrustAnchor:
     fields = {"name": _name(name), "description": _description(description), **_source(account, source)}
     if not isinstance(enabled, bool):
         raise InvalidInput.field("enabled", "must be true or false")

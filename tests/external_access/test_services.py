@@ -142,14 +142,14 @@ def test_revoked_certificates_are_in_the_published_crl_signed_by_the_ca(tenant):
 def test_a_trust_anchor_from_a_private_ca_of_the_account_only(tenant, other_tenant):
     ca = root_ca(tenant.account)
     anchor = trust_anchors.trust_anchor_create(
-        account=tenant.account, name="anchor-1", source={"sourceType": "NCP_PCA", "sourceData": {"caId": str(ca.ca_id)}}
+        account=tenant.account, name="anchor-1", source={"sourceType": "NCP_PCA", "sourceData": {"caId": ca.pk}}
     )
     assert anchor.ca == ca and anchor.nrn.startswith("nrn:PUB:ExternalAccess::2942:TrustAnchor/")
     with pytest.raises(InvalidInput) as refused:  # another account's CA is not found
         trust_anchors.trust_anchor_create(
             account=other_tenant.account,
             name="anchor-1",
-            source={"sourceType": "NCP_PCA", "sourceData": {"caId": str(ca.ca_id)}},
+            source={"sourceType": "NCP_PCA", "sourceData": {"caId": ca.pk}},
         )
     assert refused.value.field_errors[0][0] == "source.sourceData.caId"
 
