@@ -16,15 +16,24 @@ SA = catalog.SUB_ACCOUNT
 Rule = Callable[[object, object, int], list[Request]]
 
 
-def act(action: str, resource_type: str | None = None, url_kwarg: str | None = None, product: str = SA) -> Rule:
-    """A rule for one action, on the resource named by a URL parameter (or none)."""
+def act(
+    action: str,
+    resource_type: str | None = None,
+    url_kwarg: str | None = None,
+    product: str = SA,
+    nrn_product: str | None = None,
+) -> Rule:
+    """A rule for one action, on the resource named by a URL parameter (or none). The resource's NRN is of
+    ``nrn_product``: IAM for Sub Account actions, ExternalAccess for External Access ones, unless told otherwise."""
     if catalog.get_action(product, action) is None:
         raise ValueError(f"{product}:{action} is not in the catalog")
+    if nrn_product is None:
+        nrn_product = nrn.IAM if product == SA else nrn.EXTERNAL_ACCESS
 
     def rule(request, view, member_no: int) -> list[Request]:
         resource = None
         if resource_type is not None:
-            resource = nrn.build(nrn.IAM, member_no, resource_type, view.kwargs[url_kwarg])
+            resource = nrn.build(nrn_product, member_no, resource_type, view.kwargs[url_kwarg])
         return [Request(product, action, resource)]
 
     return rule
@@ -244,6 +253,58 @@ ENDPOINT_ACTIONS: dict[tuple[str, str], Rule] = {
         get=act("View/getResourceCount"), put=act("Change/manageLongtermUnusedDeactiveSetting")
     ),
 }
+
+
+EA = catalog.EXTERNAL_ACCESS
+CA = ("CA", "caId")
+TRUST_ANCHOR = ("TrustAnchor", "trustAnchorId")
+CRL = ("Crl", "crlId")
+
+
+def _ea(action: str, resource: tuple[str, str] | None = None, **kwargs) -> Rule:
+    return act(action, *(resource or ()), product=EA, **kwargs)
+
+
+def crl_update(request, view, member_no: int) -> list[Request]:
+    """PATCH of a CRL: new crlData or a new name is an import (the catalog has no update action); a change of
+    ``enabled`` needs the enable or disable action."""
+    resource = nrn.build(nrn.EXTERNAL_ACCESS, member_no, "Crl", view.kwargs["crlId"])
+    body = _body(request)
+    actions = []
+    if set(body) - {"enabled"} or not body:
+        actions.append("Change/importCrl")
+    if "enabled" in body:
+        actions.append("Change/enableCrl" if body["enabled"] is True else "Change/disbleCrl")
+    return [Request(EA, a, resource) for a in actions]
+
+
+ENDPOINT_ACTIONS.update(
+    {
+        # Private CAs: reads by the engine; writes (no catalog action) also need the root key (see the views).
+        ("cas", "list"): _ea("View/getCAList"),
+        ("cas", "create"): _ea("View/getCAList"),
+        ("cas", "retrieve"): _ea("View/getCADetail", CA, nrn_product=nrn.PRIVATE_CA),
+        ("cas", "certificates"): _ea("View/getCADetail", CA, nrn_product=nrn.PRIVATE_CA),
+        ("cas", "revoke"): _ea("View/getCADetail", CA, nrn_product=nrn.PRIVATE_CA),
+        ("cas", "crl"): _ea("View/getCADetail", CA, nrn_product=nrn.PRIVATE_CA),
+        # Trust anchors
+        ("trust-anchors", "list"): _ea("View/getTrustAnchorList"),
+        ("trust-anchors", "create"): _ea("Change/createTrustAnchor"),
+        ("trust-anchors", "retrieve"): _ea("View/getTrustAnchorDetail", TRUST_ANCHOR),
+        ("trust-anchors", "partial_update"): _ea("Change/updateTrustAnchor", TRUST_ANCHOR),
+        ("trust-anchors", "destroy"): _ea("Change/deleteTrustAnchor", TRUST_ANCHOR),
+        ("trust-anchors", "enable"): _ea("Change/enableTrustAnchor", TRUST_ANCHOR),
+        ("trust-anchors", "disable"): _ea("Change/disableTrustAnchor", TRUST_ANCHOR),
+        # CRLs of a trust anchor
+        ("crls", "list"): _ea("View/getCrlList"),
+        ("crls", "create"): _ea("Change/importCrl"),
+        ("crls", "retrieve"): _ea("View/getCrlDetail", CRL),
+        ("crls", "partial_update"): crl_update,
+        ("crls", "destroy"): _ea("Change/deleteCrl", CRL),
+        ("crls", "enable"): _ea("Change/enableCrl", CRL),
+        ("crls", "disable"): _ea("Change/disbleCrl", CRL),
+    }
+)
 
 
 def requests_for(view, request, member_no: int) -> list[Request] | None:

@@ -112,8 +112,11 @@ class AccountScopedViewSet(viewsets.GenericViewSet):
                     row.account = account
         return page
 
-    # The kind of resource a create makes (its NRN is built from the id in the response), for the audit trail.
+    # The kind of resource a create makes (its NRN is built from the id in the response), for the audit trail: the
+    # NRN's product, its resource type, and the response field that holds the new id.
     audit_resource_type: str | None = None
+    audit_nrn_product: str = nrn.IAM
+    created_id_field: str = "id"
     SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
     def dispatch(self, request, *args, **kwargs):
@@ -200,12 +203,12 @@ class AccountScopedViewSet(viewsets.GenericViewSet):
             detail["errorCode"] = data["errorCode"]
         if not after_rollback:  # a rolled-back change issued nothing
             detail.update(getattr(request, "audit_detail", {}))
-        created = data.get("id") if ok and self.action == "create" else None
+        created = data.get(self.created_id_field) if ok and self.action == "create" else None
         principal = request.user
         for authorized in requests:
             resource = authorized.resource
             if resource is None and created and self.audit_resource_type:
-                resource = nrn.build(nrn.IAM, principal.member_no, self.audit_resource_type, created)
+                resource = nrn.build(self.audit_nrn_product, principal.member_no, self.audit_resource_type, created)
             audit.record(
                 account_id=principal.account_id,
                 action=f"{authorized.product}:{authorized.action}",
