@@ -128,16 +128,16 @@ def _credentials(url: str, status: int, body: bytes) -> Credentials:
         raise HelperError(f"{url} answered HTTP {status} without the session body {shape}") from None
     if not (isinstance(access_key, str) and access_key and isinstance(secret, str) and secret):
         raise HelperError(f"{url} answered HTTP {status} with an empty accessKey or keySecret")
-    return Credentials(access_key_id=access_key, secret_access_key=secret, expiration=_parse_time(url, expire))
+    return Credentials(access_key_id=access_key, secret_access_key=secret, expiration=_parse_time(url, status, expire))
 
 
-def _parse_time(url: str, value: object) -> datetime:
+def _parse_time(url: str, status: int, value: object) -> datetime:
     try:
         if isinstance(value, int | float) and not isinstance(value, bool):  # epoch milliseconds, as NCP sends some
             return datetime.fromtimestamp(value / 1000, UTC)
         parsed = datetime.fromisoformat(value)
     except (TypeError, ValueError, OverflowError, OSError):
-        raise HelperError(f"{url} answered an expireTime that is not a time: {str(value)[:40]!r}") from None
+        raise HelperError(f"{url} answered HTTP {status} with an expireTime that is not a time") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
