@@ -1,9 +1,9 @@
 """``update``: the keys written to ``~/.ncloud/configure``, where NCP's SDKs and CLI read them, and kept fresh.
 
-The file is ``name = value`` lines, optionally under ``[profile]`` section headers. NCP's Python SDK (ncloud_apikey) and Go SDK (ncloud/credentials) ignore the headers: they read
-every ``ncloud_access_key_id`` / ``ncloud_secret_access_key`` line of the file and the last one wins. So the keys go
-into the profile's section, every other line stays as it was, and a warning says when a later section's keys would
-win over them in those SDKs.
+The file is ``name = value`` lines, optionally under ``[profile]`` section headers. NCP's Python SDK (ncloud_apikey)
+and Go SDK (ncloud/credentials) ignore the headers: they read every ``ncloud_access_key_id`` /
+``ncloud_secret_access_key`` line of the file and the last one wins. So the keys go into the profile's section, every
+other line stays as it was, and a warning says when a later section's keys would win over them in those SDKs.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ncp_signing_helper.errors import HelperError
+from ncp_signing_helper.metadata import CredentialCache
 from ncp_signing_helper.session import Credentials
 
 ACCESS_KEY_NAME = "ncloud_access_key_id"
@@ -98,6 +99,7 @@ def update_text(text: str, profile: str, credentials: Credentials) -> tuple[str,
 
 def write_credentials(path: Path, profile: str, credentials: Credentials) -> list[str]:
     """Replace the profile's keys in the file, atomically, leaving it (and only it) readable by its owner: 0600."""
+    path = Path(os.path.realpath(path))  # a symlinked configure file stays a symlink: its target is rewritten
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
@@ -132,8 +134,6 @@ def run_update(
 ) -> None:
     """Write fresh keys, then (unless ``once``) sleep until they are due for renewal and write the next ones, for
     ever. A failed renewal is reported and retried a minute later; with ``once`` it is raised."""
-    from ncp_signing_helper.metadata import CredentialCache  # the same renewal time as ``serve``
-
     warned = False
     while True:
         try:
@@ -149,7 +149,7 @@ def run_update(
         for warning in [] if warned else warnings:
             print(f"ncp-signing-helper: warning: {warning}", file=sys.stderr)
         warned = True
-        refresh_at = CredentialCache.refresh_time(credentials, obtained_at)
+        refresh_at = CredentialCache.refresh_time(credentials, obtained_at).astimezone(UTC)  # as ``serve`` renews
         print(
             f"ncp-signing-helper: wrote the keys of [{profile}] to {path}; they expire at "
             f"{credentials.expiration_text}" + ("" if once else f", renewed at {refresh_at:%Y-%m-%dT%H:%M:%SZ}"),

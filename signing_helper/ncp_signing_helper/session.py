@@ -142,15 +142,18 @@ def _parse_time(url: str, status: int, value: object) -> datetime:
 
 
 def _error_message(body: bytes) -> str:
-    """The server's own words: the wire format's ``error.message`` (and ``details``), or the start of the text."""
+    """The server's own words: the wire format's ``error.message`` (and ``details``), or the start of the text;
+    one line of printable characters either way (a terminal gets no control sequences from a server)."""
+    text = None
     try:
         error = json.loads(body)["error"]
         parts = [str(error[name]) for name in ("message", "details") if error.get(name)]
         code = error.get("errorCode")
         if parts:
-            return (f"errorCode {code}: " if code else "") + " - ".join(parts)
+            text = (f"errorCode {code}: " if code else "") + " - ".join(parts)
     except (ValueError, TypeError, KeyError, AttributeError):
         pass
-    text = body.decode("utf-8", "replace").strip()
-    text = "".join(ch if ch.isprintable() else " " for ch in text)[:300]
+    if text is None:
+        text = body.decode("utf-8", "replace").strip()
+    text = "".join(ch if ch.isprintable() else " " for ch in text)[:500]
     return text or "(no body)"

@@ -175,3 +175,10 @@ def test_version_and_help(capsys):
     with pytest.raises(SystemExit) as exited:
         main(["help", "nonsense"])
     assert exited.value.code == 2
+
+
+def test_control_characters_in_the_servers_message_do_not_reach_the_terminal(capsys, sessions, rsa_workload):
+    refusal = {"error": {"errorCode": "200", "message": "Authentication\x1b[2J Failed\nsecond line"}}
+    sessions.answers.append((401, json.dumps(refusal).encode()))
+    err = _fails(capsys, sessions, rsa_workload, "--endpoint", sessions.url)
+    assert err.endswith("HTTP 401: errorCode 200: Authentication [2J Failed second line\n")

@@ -187,6 +187,9 @@ def test_the_loop_renews_before_expiry_and_retries_a_failure(tmp_path, capsys):
     assert read_like_ncp_sdks(contents[2]) == ("AK2", "Secret2")
     err = capsys.readouterr().err
     assert "the sessions server is down; trying again in 60 s" in err
+    assert (
+        f"wrote the keys of [DEFAULT] to {path}; they expire at 2030-01-01T13:00:00Z, renewed at 2030-01-01T12:44:00Z\n"
+    ) in err
     assert "Secret1" not in err and "Secret2" not in err
 
 
@@ -220,3 +223,16 @@ def test_update_once_fails_with_the_servers_reason_and_writes_nothing(
     assert code == 1
     assert capsys.readouterr().err.endswith("HTTP 403: errorCode 403: the profile is disabled\n")
     assert not (tmp_path / ".ncloud").exists()
+
+
+def test_a_symlinked_file_keeps_its_link_and_its_target_is_rewritten(tmp_path):
+    target = tmp_path / "dotfiles" / "ncloud-configure"
+    target.parent.mkdir()
+    target.write_text("[DEFAULT]\nncloud_api_url = https://x\n")
+    link = tmp_path / ".ncloud" / "configure"
+    link.parent.mkdir()
+    link.symlink_to(target)
+    write_credentials(link, "DEFAULT", KEYS)
+    assert link.is_symlink()
+    assert read_like_ncp_sdks(target.read_text()) == ("AKNEW", "SecretNew123")
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
