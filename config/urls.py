@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from external_access.api.urls import session_urlpatterns
 from iam.api.views import health
 
 urlpatterns = [
@@ -15,6 +16,7 @@ urlpatterns = [
     path("api/v1/", include("iam.api.urls")),
     path("api/v1/", include("sts.api.urls")),
     path("api/v1/", include("external_access.api.urls")),
+    path("auth/v1/", include(session_urlpatterns)),
     # Probes for load balancers and orchestrators: plain Django views, outside the signed API and its schema.
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

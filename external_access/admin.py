@@ -4,8 +4,18 @@ through the API, where the caller's account is known. A CA's private key is neve
 
 from django.contrib import admin, messages
 
-from external_access.models import CertificateAuthority, Crl, IssuedCertificate, TrustAnchor
-from external_access.services import cas, crls, trust_anchors
+from external_access.models import (
+    CertificateAuthority,
+    Crl,
+    IssuedCertificate,
+    Profile,
+    ProfileRole,
+    SessionAttempt,
+    Subject,
+    SubjectCertificate,
+    TrustAnchor,
+)
+from external_access.services import cas, crls, profiles, subjects, trust_anchors
 from iam import audit
 from iam.admin.base import ReadOnlyAdmin, compact_time
 
@@ -165,3 +175,95 @@ class CrlAdmin(StaffActionsAdmin):
     def disable(self, request, queryset):
         change = lambda c: crls.crl_set_enabled(crl=c, enabled=False)  # noqa: E731
         self.each(request, queryset, "Disabled", change, "Admin:disableCrl")
+
+
+class ProfileRoleInline(admin.TabularInline):
+    model = ProfileRole
+    fields = ("role", "create_time")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Profile)
+class ProfileAdmin(StaffActionsAdmin):
+    list_display = ("name", "account", "enabled", "duration_seconds", "update_time_column")
+    list_filter = ("enabled",)
+    search_fields = ("name", "=profile_id", "account__name", "=account__member_no")
+    fields = (
+        "profile_id",
+        "account",
+        "name",
+        "description",
+        "enabled",
+        "duration_seconds",
+        "create_time",
+        "update_time",
+    )
+    readonly_fields = fields
+    inlines = [ProfileRoleInline]
+    actions = ["enable", "disable"]
+    update_time_column = compact_time("update_time", "updated")
+
+    @admin.action(description="Enable the selected profiles", permissions=["act"])
+    def enable(self, request, queryset):
+        change = lambda p: profiles.profile_set_enabled(profile=p, enabled=True)  # noqa: E731
+        self.each(request, queryset.select_related("account"), "Enabled", change, "Admin:enableProfile")
+
+    @admin.action(description="Disable the selected profiles", permissions=["act"])
+    def disable(self, request, queryset):
+        change = lambda p: profiles.profile_set_enabled(profile=p, enabled=False)  # noqa: E731
+        self.each(request, queryset.select_related("account"), "Disabled", change, "Admin:disableProfile")
+
+
+class SubjectCertificateInline(admin.TabularInline):
+    model = SubjectCertificate
+    fields = ("serial_number", "issuer", "not_before", "not_after", "first_seen_time", "last_seen_time")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class SessionAttemptInline(admin.TabularInline):
+    model = SessionAttempt
+    fields = ("time", "outcome", "reason", "source_ip", "role_nrn", "access_key", "expire_time")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    max_num = 0
+    verbose_name_plural = "sessions (newest first)"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).order_by("-time", "-id")
+
+
+@admin.register(Subject)
+class SubjectAdmin(StaffActionsAdmin):
+    list_display = ("x509_subject", "account", "enabled", "last_seen_column", "create_time_column")
+    list_filter = ("enabled",)
+    search_fields = ("x509_subject", "=subject_id", "account__name", "=account__member_no")
+    fields = ("subject_id", "account", "x509_subject", "enabled", "create_time", "update_time", "last_seen_time")
+    readonly_fields = fields
+    inlines = [SubjectCertificateInline, SessionAttemptInline]
+    actions = ["enable", "disable"]
+    last_seen_column = compact_time("last_seen_time", "last seen")
+    create_time_column = compact_time("create_time", "created")
+
+    @admin.action(description="Enable the selected subjects", permissions=["act"])
+    def enable(self, request, queryset):
+        change = lambda s: subjects.subject_set_enabled(subject=s, enabled=True)  # noqa: E731
+        self.each(request, queryset.select_related("account"), "Enabled", change, "Admin:enableSubject")
+
+    @admin.action(description="Disable the selected subjects (they get no session)", permissions=["act"])
+    def disable(self, request, queryset):
+        change = lambda s: subjects.subject_set_enabled(subject=s, enabled=False)  # noqa: E731
+        self.each(request, queryset.select_related("account"), "Disabled", change, "Admin:disableSubject")

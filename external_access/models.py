@@ -198,3 +198,130 @@ class RevokedSerial(models.Model):
             models.Index(fields=["serial_number", "crl", "generation"], name="revoked_serial_lookup"),
             models.Index(fields=["crl", "generation"], name="revoked_serial_by_import"),
         ]
+
+
+class Profile(models.Model):
+    """Which Service roles a workload authenticated by a certificate may take on, and for how long."""
+
+    MIN_DURATION = 600
+    MAX_DURATION = 43_200
+    DEFAULT_DURATION = 3_600
+
+    profile_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="profiles")
+    name = models.CharField(max_length=30)
+    description = models.CharField(max_length=1000, blank=True, default="")
+    enabled = models.BooleanField(default=False)
+    duration_seconds = models.PositiveIntegerField(default=DEFAULT_DURATION)
+    roles = models.ManyToManyField("iam.Role", through="ProfileRole", related_name="+")
+    create_time = models.DateTimeField(auto_now_add=True)
+    update_time = models.DateTimeField(auto_now=True)
+
+    objects = AccountScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint("account", "name", name="uniq_profile_name_per_account"),
+            models.CheckConstraint(
+                condition=models.Q(duration_seconds__gte=600, duration_seconds__lte=43_200),
+                name="profile_duration_in_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def nrn(self) -> str:
+        return nrn.build(nrn.EXTERNAL_ACCESS, self.account.member_no, "Profile", self.profile_id)
+
+
+class ProfileRole(models.Model):
+    """A Service role mapped to a profile. A role sits in at most one profile: the unique role column makes the
+    database refuse the second of two parallel requests."""
+
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="profile_roles")
+    role = models.OneToOneField("iam.Role", on_delete=models.CASCADE, related_name="external_access_profile")
+    create_time = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.profile} → {self.role}"
+
+
+class Subject(models.Model):
+    """The certificates with one subject DN seen by an account (subject activity): made on first use."""
+
+    subject_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="certificate_subjects")
+    x509_subject = models.CharField(max_length=1000)
+    enabled = models.BooleanField(default=True)
+    create_time = models.DateTimeField(auto_now_add=True)
+    update_time = models.DateTimeField(auto_now=True)
+    last_seen_time = models.DateTimeField(null=True, blank=True)
+
+    objects = AccountScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint("account", "x509_subject", name="uniq_subject_per_account")]
+
+    def __str__(self) -> str:
+        return self.x509_subject
+
+    @property
+    def nrn(self) -> str:
+        return nrn.build(nrn.EXTERNAL_ACCESS, self.account.member_no, "Subject", self.subject_id)
+
+
+class SubjectCertificate(models.Model):
+    """A certificate a subject presented: serial, issuer, validity, first and last seen."""
+
+    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="certificates")
+    serial_number = models.CharField(max_length=40)
+    issuer = models.CharField(max_length=1000)
+    not_before = models.DateTimeField()
+    not_after = models.DateTimeField()
+    fingerprint_sha256 = models.CharField(max_length=64)
+    first_seen_time = models.DateTimeField()
+    last_seen_time = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint("subject", "fingerprint_sha256", name="uniq_certificate_per_subject"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.serial_number} ({self.issuer})"
+
+
+class SessionAttempt(models.Model):
+    """One certificate session request of a subject: issued or refused (with the reason), when and from where."""
+
+    ISSUED = "ISSUED"
+    REFUSED = "REFUSED"
+    OUTCOME_CHOICES = [(ISSUED, "Issued"), (REFUSED, "Refused")]
+
+    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="session_attempts")
+    certificate = models.ForeignKey(SubjectCertificate, on_delete=models.SET_NULL, null=True, related_name="+")
+    time = models.DateTimeField(db_index=True)
+    outcome = models.CharField(max_length=10, choices=OUTCOME_CHOICES)
+    reason = models.CharField(max_length=300, blank=True, default="")
+    source_ip = models.CharField(max_length=45, blank=True, default="")
+    trust_anchor_nrn = models.CharField(max_length=300, blank=True, default="")
+    profile_nrn = models.CharField(max_length=300, blank=True, default="")
+    role_nrn = models.CharField(max_length=300, blank=True, default="")
+    access_key = models.CharField(
+        max_length=64, blank=True, default="", help_text="the issued key's id (never its secret)"
+    )
+    expire_time = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-time", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.outcome} {self.time:%Y-%m-%d %H:%M}"

@@ -38,6 +38,13 @@ def is_ca_certificate(certificate: x509.Certificate) -> bool:
     return constraints.ca
 
 
+def signs_certificates(certificate: x509.Certificate) -> bool:
+    try:
+        return certificate.extensions.get_extension_for_class(x509.KeyUsage).value.key_cert_sign
+    except x509.ExtensionNotFound:
+        return False
+
+
 def load_bundle(text, field: str) -> list[x509.Certificate]:
     """Every certificate of a PEM bundle; each must be a CA certificate. Errors name the certificate by index."""
     if not isinstance(text, str) or not text.strip():
@@ -60,6 +67,12 @@ def load_bundle(text, field: str) -> list[x509.Certificate]:
             raise InvalidInput.field(
                 f"{field}[{index}]",
                 f"is not a CA certificate (basicConstraints CA is not set): {_subject(certificate)}",
+            )
+        if not signs_certificates(certificate):
+            # Path validation (RFC 5280, cryptography's verifier) refuses every chain through such a CA: say it now.
+            raise InvalidInput.field(
+                f"{field}[{index}]",
+                f"has no keyUsage keyCertSign, so no certificate can chain to it: {_subject(certificate)}",
             )
         certificates.append(certificate)
     return certificates

@@ -4,7 +4,16 @@ import base64
 
 from rest_framework import serializers
 
-from external_access.models import CertificateAuthority, Crl, IssuedCertificate, TrustAnchor
+from external_access.models import (
+    CertificateAuthority,
+    Crl,
+    IssuedCertificate,
+    Profile,
+    SessionAttempt,
+    Subject,
+    SubjectCertificate,
+    TrustAnchor,
+)
 
 
 class CaSerializer(serializers.ModelSerializer):
@@ -194,3 +203,121 @@ class CrlUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(required=False)
     crlData = serializers.CharField(required=False)
     enabled = serializers.BooleanField(required=False)
+
+
+class ProfileSerializer(serializers.ModelSerializer):
+    profileId = serializers.UUIDField(source="profile_id")
+    profileNrn = serializers.CharField(source="nrn")
+    durationSeconds = serializers.IntegerField(source="duration_seconds")
+    roleNrnList = serializers.SerializerMethodField()
+    createTime = serializers.DateTimeField(source="create_time")
+    updateTime = serializers.DateTimeField(source="update_time")
+
+    class Meta:
+        model = Profile
+        fields = [
+            "profileId", "profileNrn", "name", "description", "enabled", "durationSeconds", "roleNrnList",
+            "createTime", "updateTime",
+        ]  # fmt: skip
+
+    def get_roleNrnList(self, profile) -> list[str]:
+        return [pr.role.nrn for pr in profile.profile_roles.select_related("role__account").order_by("id")]
+
+
+class ProfileWriteSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    description = serializers.CharField(required=False, allow_blank=True)
+    durationSeconds = serializers.IntegerField(required=False, help_text="600-43,200, default 3,600")
+    enabled = serializers.BooleanField(required=False)
+    roleIdList = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="roleNo of Service roles"
+    )
+
+
+class ProfileUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+    durationSeconds = serializers.IntegerField(required=False)
+    roleIdList = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+class SubjectSerializer(serializers.ModelSerializer):
+    subjectId = serializers.UUIDField(source="subject_id")
+    subjectNrn = serializers.CharField(source="nrn")
+    x509Subject = serializers.CharField(source="x509_subject")
+    createTime = serializers.DateTimeField(source="create_time")
+    updateTime = serializers.DateTimeField(source="update_time")
+    lastSeenTime = serializers.DateTimeField(source="last_seen_time", allow_null=True)
+
+    class Meta:
+        model = Subject
+        fields = ["subjectId", "subjectNrn", "x509Subject", "enabled", "createTime", "updateTime", "lastSeenTime"]
+
+
+class SubjectCertificateSerializer(serializers.ModelSerializer):
+    serialNumber = serializers.CharField(source="serial_number")
+    notBeforeDate = serializers.DateTimeField(source="not_before")
+    notAfterDate = serializers.DateTimeField(source="not_after")
+    fingerprintSha256 = serializers.CharField(source="fingerprint_sha256")
+    firstSeenTime = serializers.DateTimeField(source="first_seen_time")
+    lastSeenTime = serializers.DateTimeField(source="last_seen_time")
+
+    class Meta:
+        model = SubjectCertificate
+        fields = [
+            "serialNumber",
+            "issuer",
+            "notBeforeDate",
+            "notAfterDate",
+            "fingerprintSha256",
+            "firstSeenTime",
+            "lastSeenTime",
+        ]
+
+
+class SessionAttemptSerializer(serializers.ModelSerializer):
+    serialNumber = serializers.CharField(source="certificate.serial_number", allow_null=True, default=None)
+    sourceIp = serializers.CharField(source="source_ip")
+    trustAnchorNrn = serializers.CharField(source="trust_anchor_nrn")
+    profileNrn = serializers.CharField(source="profile_nrn")
+    roleNrn = serializers.CharField(source="role_nrn")
+    accessKey = serializers.CharField(source="access_key")
+    expireTime = serializers.DateTimeField(source="expire_time", allow_null=True)
+
+    class Meta:
+        model = SessionAttempt
+        fields = [
+            "time", "outcome", "reason", "serialNumber", "sourceIp", "trustAnchorNrn", "profileNrn", "roleNrn",
+            "accessKey", "expireTime",
+        ]  # fmt: skip
+
+
+class SubjectDetailSerializer(SubjectSerializer):
+    certificates = SubjectCertificateSerializer(many=True)
+    sessions = serializers.SerializerMethodField(help_text="the 100 latest session requests, newest first")
+
+    class Meta(SubjectSerializer.Meta):
+        fields = SubjectSerializer.Meta.fields + ["certificates", "sessions"]
+
+    def get_sessions(self, subject) -> SessionAttemptSerializer(many=True):
+        attempts = subject.session_attempts.select_related("certificate")[:100]
+        return SessionAttemptSerializer(attempts, many=True).data
+
+
+class SessionRequestSerializer(serializers.Serializer):
+    durationSeconds = serializers.IntegerField(required=False)
+    trustAnchorNrn = serializers.CharField()
+    profileNrn = serializers.CharField()
+    roleNrn = serializers.CharField()
+
+
+class SessionCredentialSerializer(serializers.Serializer):
+    accessKey = serializers.CharField()
+    keySecret = serializers.CharField()
+    createTime = serializers.DateTimeField()
+    expireTime = serializers.DateTimeField()
+
+
+class SessionSerializer(serializers.Serializer):
+    roleNrn = serializers.CharField()
+    credential = SessionCredentialSerializer()

@@ -18,16 +18,20 @@ from rest_framework import exceptions, mixins, permissions
 from rest_framework.decorators import action
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from external_access.api import serializers as s
-from external_access.models import CertificateAuthority, Crl, IssuedCertificate, TrustAnchor
-from external_access.services import cas, crls, trust_anchors
+from external_access.models import CertificateAuthority, Crl, IssuedCertificate, Profile, Subject, TrustAnchor
+from external_access.services import cas, crls, profiles, sessions, subjects, trust_anchors
 from iam import audit
+from iam.api import input_guard
 from iam.api.errors import exception_handler as iam_exception_handler
 from iam.api.pagination import MAX_PAGE_SIZE, _int_param
 from iam.api.serializers import ProcessResultSerializer
 from iam.api.views.base import AccountScopedViewSet, process_result
 from iam.errors import InvalidInput, NotFound
+from iam.gateway import x509_signing
+from iam.gateway.certificate_authentication import CertificateSignatureAuthentication
 from iam.gateway.permissions import CatalogActionPermission, GatewayPermissionDenied
 from iam.gateway.principals import MAIN_ACCOUNT
 from iam.models import AuditEvent
@@ -397,3 +401,148 @@ class CrlViewSet(mixins.ListModelMixin, ExternalAccessViewSet):
     @action(detail=True, methods=["post"])
     def disable(self, request, trustAnchorId=None, crlId=None):
         return Response(s.CrlSerializer(crls.crl_set_enabled(crl=self.get_object(), enabled=False)).data)
+
+
+class ProfileViewSet(mixins.ListModelMixin, ExternalAccessViewSet):
+    """Profiles: the Service roles a certificate may take on, and the longest session."""
+
+    queryset = Profile.objects.select_related("account")
+    serializer_class = s.ProfileSerializer
+    lookup_field = "profile_id"
+    lookup_url_kwarg = "profileId"
+    entity_name = "profile"
+    audit_resource_type = "Profile"
+    created_id_field = "profileId"
+    search_columns = {"name": "name"}
+
+    @staticmethod
+    def _arguments(body: dict) -> dict:
+        wire = {"name": "name", "description": "description", "durationSeconds": "duration_seconds"}
+        wire.update(enabled="enabled", roleIdList="role_ids")
+        unknown = sorted(set(body) - set(wire))
+        if unknown:
+            raise InvalidInput.field(unknown[0], "is not a profile field")
+        return {wire[key]: value for key, value in body.items()}
+
+    @extend_schema(request=s.ProfileWriteSerializer, responses=s.ProfileSerializer)
+    def create(self, request):
+        profile = profiles.profile_create(account=self.account, **self._arguments(_body(request)))
+        return Response(s.ProfileSerializer(profile).data)
+
+    @extend_schema(responses=s.ProfileSerializer)
+    def retrieve(self, request, profileId=None):
+        return Response(s.ProfileSerializer(self.get_object()).data)
+
+    @extend_schema(request=s.ProfileUpdateSerializer, responses=s.ProfileSerializer)
+    def partial_update(self, request, profileId=None):
+        profile = profiles.profile_update(profile=self.get_object(), **self._arguments(_body(request)))
+        return Response(s.ProfileSerializer(profile).data)
+
+    @extend_schema(responses=ProcessResultSerializer)
+    def destroy(self, request, profileId=None):
+        profile = self.get_object()
+        profiles.profile_delete(profile=profile)
+        return process_result(profile.profile_id)
+
+    @extend_schema(request=None, responses=s.ProfileSerializer)
+    @action(detail=True, methods=["post"])
+    def enable(self, request, profileId=None):
+        return Response(s.ProfileSerializer(profiles.profile_set_enabled(profile=self.get_object(), enabled=True)).data)
+
+    @extend_schema(request=None, responses=s.ProfileSerializer)
+    @action(detail=True, methods=["post"])
+    def disable(self, request, profileId=None):
+        profile = profiles.profile_set_enabled(profile=self.get_object(), enabled=False)
+        return Response(s.ProfileSerializer(profile).data)
+
+
+class SubjectViewSet(mixins.ListModelMixin, ExternalAccessViewSet):
+    """Subject activity: the certificates of each subject DN and every session they asked for. Enabling and
+    disabling a subject has no catalog action: the root key only."""
+
+    queryset = Subject.objects.select_related("account")
+    serializer_class = s.SubjectSerializer
+    lookup_field = "subject_id"
+    lookup_url_kwarg = "subjectId"
+    entity_name = "subject"
+    search_columns = {"x509Subject": "x509_subject"}
+
+    def get_permissions(self):
+        chosen = [CatalogActionPermission()]
+        if self.action in ("enable", "disable"):
+            chosen.append(MainAccountOnly())
+        return chosen
+
+    @extend_schema(responses=s.SubjectDetailSerializer)
+    def retrieve(self, request, subjectId=None):
+        subject = self.get_object()
+        return Response(s.SubjectDetailSerializer(subject).data)
+
+    @extend_schema(request=None, responses=s.SubjectSerializer)
+    @action(detail=True, methods=["post"])
+    def enable(self, request, subjectId=None):
+        return Response(s.SubjectSerializer(subjects.subject_set_enabled(subject=self.get_object(), enabled=True)).data)
+
+    @extend_schema(request=None, responses=s.SubjectSerializer)
+    @action(detail=True, methods=["post"])
+    def disable(self, request, subjectId=None):
+        subject = subjects.subject_set_enabled(subject=self.get_object(), enabled=False)
+        return Response(s.SubjectSerializer(subject).data)
+
+
+class SessionsView(APIView):
+    """``POST /auth/v1/sessions``: temporary keys of a Service role for a workload holding a trusted certificate.
+    Signed with the certificate's key (``iam.gateway.certificate_authentication``), not with an access key."""
+
+    authentication_classes = [CertificateSignatureAuthentication]
+    permission_classes = []
+
+    def get_exception_handler(self):
+        return exception_handler
+
+    @extend_schema(
+        request=s.SessionRequestSerializer,
+        responses={201: s.SessionSerializer},
+        auth=[],
+        parameters=[
+            OpenApiParameter(name, str, OpenApiParameter.HEADER, required=name != x509_signing.CHAIN_HEADER)
+            for name in (
+                x509_signing.TIMESTAMP_HEADER,
+                x509_signing.ALGORITHM_HEADER,
+                x509_signing.CERTIFICATE_HEADER,
+                x509_signing.CHAIN_HEADER,
+                x509_signing.SIGNATURE_HEADER,
+            )
+        ],
+    )
+    def post(self, request):
+        input_guard.check_query(request.query_params)
+        issued = sessions.session_create(presented=request.auth, body=request.data)
+        key = issued.key
+        to_text = s.serializers.DateTimeField().to_representation
+        body = {
+            "roleNrn": issued.role_nrn,
+            "credential": {
+                "accessKey": key.access_key,
+                "keySecret": issued.secret,
+                "createTime": to_text(key.create_time),
+                "expireTime": to_text(key.expire_time),
+            },
+        }
+        return Response(body, status=201)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        reason = getattr(request, "audit_refusal", None)
+        if response.status_code in (401, 429) and reason:
+            try:
+                body = request.data
+            except Exception:  # noqa: BLE001 - an unreadable body names no subject
+                body = None
+            sessions.refused_before_trust(
+                presented=getattr(request._request, "presented_certificate", None)
+                or getattr(request, "presented_certificate", None),
+                body=body,
+                reason=reason,
+            )
+        return response

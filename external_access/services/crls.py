@@ -118,14 +118,18 @@ def crl_delete(*, crl: Crl) -> None:
     crl.delete()
 
 
-def is_revoked(trust_anchor: TrustAnchor, serial_number: int) -> bool:
-    """Whether any enabled CRL of the anchor, as last fully imported, lists the serial: one indexed look-up."""
-    return RevokedSerial.objects.filter(
+def is_revoked(trust_anchor: TrustAnchor, serial_number: int, issuer: x509.Name | None = None) -> bool:
+    """Whether any enabled CRL of the anchor (of ``issuer``, when given: serials are unique per CA only), as last
+    fully imported, lists the serial: one indexed look-up."""
+    revoked = RevokedSerial.objects.filter(
         serial_number=x509_input.serial_hex(serial_number),
         crl__trust_anchor=trust_anchor,
         crl__enabled=True,
         crl__active_generation=F("generation"),
-    ).exists()
+    )
+    if issuer is not None:
+        revoked = revoked.filter(crl__issuer=x509_input.name_text(issuer)[:1000])
+    return revoked.exists()
 
 
 # --- the import task's work -----------------------------------------------------------------------------------------

@@ -4,6 +4,8 @@
 - ``authentication``: the DRF authentication class: timestamp, key look-up, signature, refusals (one 401 body),
   the per-source failure limit and the refused-key audit aggregation.
 - ``replay``: each signature of a write accepted once (Redis first, the database always).
+- ``x509_signing`` and ``certificate_authentication``: the certificate signature of External Access sessions
+  (``POST /auth/v1/sessions``), with the same timestamp window, failure limit and replay cache.
 - ``principals``: the one shape every caller takes (root key, sub account, role session; later a server and an
   External Access session).
 - ``endpoint_actions``: which catalog action (and resource) each API endpoint is.

@@ -117,6 +117,11 @@ def _count(cache_key: str) -> int:
         return 0
 
 
+def failed_signature_counted(ip: str) -> None:
+    """Count one failed signature check of ``ip`` this minute (what ``source_throttled`` reads)."""
+    _count(_source_key(ip))
+
+
 def source_throttled(ip: str) -> bool:
     """Whether ``ip`` has failed the signature check too often this minute."""
     limit = settings.IAM_AUTH_FAILURES_PER_SOURCE_PER_MINUTE
@@ -147,7 +152,7 @@ class SignatureAuthentication(authentication.BaseAuthentication):
                     raise exceptions.Throttled(
                         detail="too many failed signatures from this address; try again in a minute"
                     ) from None
-                _count(_source_key(ip))
+                failed_signature_counted(ip)
             request.audit_refusal = failure.reason
             raise
 

@@ -259,6 +259,8 @@ EA = catalog.EXTERNAL_ACCESS
 CA = ("CA", "caId")
 TRUST_ANCHOR = ("TrustAnchor", "trustAnchorId")
 CRL = ("Crl", "crlId")
+PROFILE = ("Profile", "profileId")
+SUBJECT = ("Subject", "subjectId")
 
 
 def _ea(action: str, resource: tuple[str, str] | None = None, **kwargs) -> Rule:
@@ -303,6 +305,19 @@ ENDPOINT_ACTIONS.update(
         ("crls", "destroy"): _ea("Change/deleteCrl", CRL),
         ("crls", "enable"): _ea("Change/enableCrl", CRL),
         ("crls", "disable"): _ea("Change/disbleCrl", CRL),
+        # Profiles
+        ("profiles", "list"): _ea("View/getProfileList"),
+        ("profiles", "create"): _ea("Change/createProfile"),
+        ("profiles", "retrieve"): _ea("View/getProfileDetail", PROFILE),
+        ("profiles", "partial_update"): _ea("Change/updateProfile", PROFILE),
+        ("profiles", "destroy"): _ea("Change/deleteProfile", PROFILE),
+        ("profiles", "enable"): _ea("Change/enableProfile", PROFILE),
+        ("profiles", "disable"): _ea("Change/disableProfile", PROFILE),
+        # Subject activity (enable and disable have no catalog action: the root key only, see the view)
+        ("subjects", "list"): _ea("View/getSubjectList"),
+        ("subjects", "retrieve"): _ea("View/getSubjectDetail", SUBJECT),
+        ("subjects", "enable"): _ea("View/getSubjectDetail", SUBJECT),
+        ("subjects", "disable"): _ea("View/getSubjectDetail", SUBJECT),
     }
 )
 

@@ -45,6 +45,6 @@ class ApiNoStoreMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if request.path.startswith("/api/v1/"):
+        if request.path.startswith(("/api/v1/", "/auth/v1/")):
             add_never_cache_headers(response)
         return response

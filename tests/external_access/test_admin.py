@@ -4,11 +4,13 @@ import progress, and staff actions change rows through the services, each audite
 import pytest
 from django.urls import reverse
 
-from external_access.models import CertificateAuthority, Crl, IssuedCertificate, TrustAnchor
+from external_access.models import CertificateAuthority, Crl, IssuedCertificate, Profile, Subject, TrustAnchor
 from external_access.services import cas, crls, trust_anchors
 from iam.models import AuditEvent
 from iam.secrets import decrypt_secret
+from tests.conftest import make_tenant
 from tests.external_access import pki
+from tests.external_access.test_sessions import Workload, call
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +32,12 @@ def world(tenant):
     )
     crl = crls.crl_create(trust_anchor=anchor, name="crl-1", crl_data=pki.crl_base64(pki.crl(outside, key, [1, 2, 3])))
     crls.crl_import_run(crl_id=crl.pk, generation=1, batch_size=2)
-    return {"ca": ca, "issued": issued, "anchor": anchor, "crl": Crl.objects.get(pk=crl.pk)}
+    workload = Workload(make_tenant("Gamma", member_no=4001))
+    assert call(workload.body(), workload.key, workload.certificate)[0].status_code == 201
+    return {
+        "ca": ca, "issued": issued, "anchor": anchor, "crl": Crl.objects.get(pk=crl.pk), "profile": workload.profile,
+        "subject": Subject.objects.get(), "workload": workload,
+    }  # fmt: skip
 
 
 def assert_no_private_key(response, ca):
@@ -48,6 +55,8 @@ def test_every_list_and_page_renders_without_the_ca_key(admin_client, world):
         (IssuedCertificate, world["issued"], ["CN=workload", world["issued"].serial_number], ["CN=workload"]),
         (TrustAnchor, world["anchor"], ["outside-anchor"], ["outside-anchor", "crl-1"]),
         (Crl, world["crl"], ["crl-1", "3 of 3 (100%)"], ["CN=Outside Root", "3 of 3 (100%)"]),
+        (Profile, world["profile"], ["batch"], ["batch", "batch-jobs"]),
+        (Subject, world["subject"], ["CN=batch-worker-1"], ["CN=batch-worker-1", "Issued", "CN=Workload CA"]),
     ):
         for view, args, shown in (("changelist", (), listed), ("change", (obj.pk,), page)):
             response = admin_client.get(url(model, view, *args))
@@ -59,7 +68,7 @@ def test_every_list_and_page_renders_without_the_ca_key(admin_client, world):
 
 
 def test_nothing_is_added_or_edited_by_hand(admin_client, world):
-    for model in (CertificateAuthority, IssuedCertificate, TrustAnchor, Crl):
+    for model in (CertificateAuthority, IssuedCertificate, TrustAnchor, Crl, Profile, Subject):
         assert admin_client.get(url(model, "add")).status_code == 403
 
 
@@ -83,3 +92,10 @@ def test_revoking_and_disabling_an_anchor_in_the_admin(admin_client, world):
     admin_client.post(url(TrustAnchor, "changelist"), {"action": "disable", "_selected_action": [anchor.pk]})
     anchor.refresh_from_db()
     assert anchor.enabled is False and AuditEvent.objects.filter(action="Admin:disableTrustAnchor").exists()
+
+
+def test_a_subject_disabled_in_the_admin_gets_no_session(admin_client, world):
+    subject, workload = world["subject"], world["workload"]
+    admin_client.post(url(Subject, "changelist"), {"action": "disable", "_selected_action": [subject.pk]})
+    assert call(workload.body(), workload.key, workload.certificate)[0].status_code == 403
+    assert AuditEvent.objects.get(action="Admin:disableSubject").account_id == subject.account_id

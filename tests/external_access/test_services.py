@@ -313,3 +313,31 @@ def test_deleting_a_crl_deletes_its_serials(anchor, outside):
     crls.crl_import_run(crl_id=crl.pk, generation=1)
     crls.crl_delete(crl=crl)
     assert not RevokedSerial.objects.exists() and not crls.is_revoked(anchor, 1)
+
+
+def test_a_bundle_ca_that_cannot_sign_certificates_is_refused(tenant):
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    no_cert_sign = (
+        x509.CertificateBuilder()
+        .subject_name(pki.name("CRL signer"))
+        .issuer_name(pki.name("CRL signer"))
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(pki.now() - dt.timedelta(days=1))
+        .not_valid_after(pki.now() + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(pki.ca_key_usage(cert_sign=False), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    with pytest.raises(InvalidInput) as refused:
+        trust_anchors.trust_anchor_create(
+            account=tenant.account,
+            name="bundle",
+            source={"sourceType": "CERTIFICATE_BUNDLE", "sourceData": {"x509CertificateData": pki.pem(no_cert_sign)}},
+        )
+    assert "keyCertSign" in refused.value.field_errors[0][1]

@@ -6,8 +6,16 @@ import uuid
 
 import pytest
 
-from external_access.models import CertificateAuthority, Crl, IssuedCertificate, TrustAnchor
-from external_access.services import cas, crls, trust_anchors
+from external_access.models import (
+    CertificateAuthority,
+    Crl,
+    IssuedCertificate,
+    Profile,
+    ProfileRole,
+    Subject,
+    TrustAnchor,
+)
+from external_access.services import cas, crls, profiles, trust_anchors
 from iam import audit
 from iam.gateway.authentication import REFUSED
 from iam.gateway.endpoint_actions import ENDPOINT_ACTIONS
@@ -35,6 +43,10 @@ def _resources(tenant):
     )
     crl_data = pki.crl_base64(pki.crl(outside, outside_key, [7]))
     crl = crls.crl_create(trust_anchor=anchor, name="crl-1", crl_data=crl_data)
+    service_role = role_create(account=tenant.account, name="service-role", role_type="Service")
+    spare_role = role_create(account=tenant.account, name="spare-role", role_type="Service")
+    profile = profiles.profile_create(account=tenant.account, name="profile", role_ids=[service_role.role_no])
+    subject = Subject.objects.create(account=tenant.account, x509_subject="CN=worker")
     sub, _ = make_sub_account(tenant, "target")
     group = group_create(account=tenant.account, name="grp")
     policy = policy_create(account=tenant.account, name="pol", permissions=DOC)
@@ -53,6 +65,9 @@ def _resources(tenant):
         "crl": str(crl.crl_id),
         "bundle": pki.pem(outside),
         "crl_data": crl_data,
+        "profile": str(profile.profile_id),
+        "spare_role": spare_role.role_no,
+        "subject": str(subject.subject_id),
     }
 
 
@@ -158,6 +173,17 @@ ENDPOINTS = [
     ("DELETE", "/api/v1/trust-anchors/{anchor}/crls/{crl}", None, ("crls", "destroy")),
     ("POST", "/api/v1/trust-anchors/{anchor}/crls/{crl}/enable", None, ("crls", "enable")),
     ("POST", "/api/v1/trust-anchors/{anchor}/crls/{crl}/disable", None, ("crls", "disable")),
+    ("GET", "/api/v1/profiles", None, ("profiles", "list")),
+    ("POST", "/api/v1/profiles", {"name": "new-profile", "roleIdList": ["{spare_role}"]}, ("profiles", "create")),
+    ("GET", "/api/v1/profiles/{profile}", None, ("profiles", "retrieve")),
+    ("PATCH", "/api/v1/profiles/{profile}", {"durationSeconds": 1800}, ("profiles", "partial_update")),
+    ("DELETE", "/api/v1/profiles/{profile}", None, ("profiles", "destroy")),
+    ("POST", "/api/v1/profiles/{profile}/enable", None, ("profiles", "enable")),
+    ("POST", "/api/v1/profiles/{profile}/disable", None, ("profiles", "disable")),
+    ("GET", "/api/v1/subjects", None, ("subjects", "list")),
+    ("GET", "/api/v1/subjects/{subject}", None, ("subjects", "retrieve")),
+    ("POST", "/api/v1/subjects/{subject}/enable", None, ("subjects", "enable")),
+    ("POST", "/api/v1/subjects/{subject}/disable", None, ("subjects", "disable")),
 ]
 # Private CA writes have no catalog action: the root key only, whatever the sub account's policies.
 ROOT_ONLY = {
@@ -165,6 +191,8 @@ ROOT_ONLY = {
     ("POST", "/api/v1/cas/{ca}/certificates"),
     ("POST", "/api/v1/cas/{ca}/certificates/{cert}/revoke"),
     ("POST", "/api/v1/cas/{ca}/crl"),
+    ("POST", "/api/v1/subjects/{subject}/enable"),
+    ("POST", "/api/v1/subjects/{subject}/disable"),
 }
 IDS = [f"{m} {u}" for m, u, _, _ in ENDPOINTS]
 
@@ -190,6 +218,9 @@ def _counts():
         IssuedCertificate.objects.filter(revoke_time__isnull=False).count(),
         TrustAnchor.objects.count(),
         Crl.objects.count(),
+        Profile.objects.count(),
+        ProfileRole.objects.count(),
+        Subject.objects.filter(enabled=True).count(),
     )
 
 
@@ -294,7 +325,9 @@ def test_the_root_key_is_allowed(api, tenant, method, uri, body, key):
 
 
 DETAIL_ENDPOINTS = [
-    e for e in ENDPOINTS if re.search(r"\{(sub|group|policy|role|key|ca|cert|anchor|crl)\}", e[1] + str(e[2]))
+    e
+    for e in ENDPOINTS
+    if re.search(r"\{(sub|group|policy|role|key|ca|cert|anchor|crl|profile|spare_role|subject)\}", e[1] + str(e[2]))
 ]
 
 
