@@ -215,6 +215,8 @@ IAM_JSON_MAX_DEPTH = env_int("IAM_JSON_MAX_DEPTH", 32)
 # The largest body of a CRL import (POST/PATCH .../crls): a CRL of 1,000,000 serials is about 47 MB in base64. Every
 # other request stays within DATA_UPLOAD_MAX_MEMORY_SIZE (Django's 2.5 MB).
 EXTERNAL_ACCESS_CRL_MAX_BYTES = env_int("EXTERNAL_ACCESS_CRL_MAX_BYTES", 64 * 1024 * 1024)
+# Revoked serials a CRL import stores per transaction (its progress moves by this much).
+EXTERNAL_ACCESS_CRL_IMPORT_BATCH = env_int("EXTERNAL_ACCESS_CRL_IMPORT_BATCH", 50_000)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "IAM: Sub Account, STS and External Access",

@@ -11,6 +11,7 @@ import re
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -25,7 +26,6 @@ logger = logging.getLogger(__name__)
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,14}$")
 MAX_CRLS_PER_TRUST_ANCHOR = 10
-BATCH_SIZE = 50_000
 IMPORT_TASK = "external_access.tasks.crl_import"
 # An import still IMPORTING after this long lost its worker (killed, restarted): the resume job starts it again.
 STALE_IMPORT_AFTER = dt.timedelta(minutes=15)
@@ -148,7 +148,7 @@ def _write_rows(crl_id: int, generation: int, serials: list[str]) -> None:
     )
 
 
-def crl_import_run(*, crl_id: int, generation: int, batch_size: int = BATCH_SIZE) -> str:
+def crl_import_run(*, crl_id: int, generation: int, batch_size: int | None = None) -> str:
     """Store the revoked serials of one import and put them in force; returns what happened. Safe to run twice or
     after a killed run: only the run that claims the PENDING import works on it, and it first clears what a killed
     run of the same generation left."""
@@ -157,6 +157,7 @@ def crl_import_run(*, crl_id: int, generation: int, batch_size: int = BATCH_SIZE
     )
     if not claimed:
         return "not pending"  # done already, superseded by a newer import, deleted, or another worker has it
+    batch_size = batch_size or settings.EXTERNAL_ACCESS_CRL_IMPORT_BATCH
     crl = Crl.objects.get(pk=crl_id)
     RevokedSerial.objects.filter(crl_id=crl_id, generation=generation).delete()
     try:

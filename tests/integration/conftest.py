@@ -128,20 +128,13 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def worker(django_db_setup, tmp_path_factory):
-    """A Celery worker subprocess on the test database; this process routes its tasks to the worker's queue."""
-    if not AVAILABLE:
-        pytest.skip(NEEDS)
+def start_worker(app, queue: str, log: Path, extra_env: dict | None = None) -> Worker:
+    """Start a Celery worker subprocess on the test database consuming ``queue``; returns once it answers a ping."""
     from django.db import connection
-
-    from config.celery import app
 
     test_database = connection.settings_dict["NAME"]
     broker_url = worker_redis_url(REDIS_URL)
-    queue = f"iam-test-{uuid.uuid4().hex[:12]}"
     nodename = f"{queue}@localhost"
-    log = tmp_path_factory.mktemp("worker") / "worker.log"
     env = {
         **os.environ,
         "DATABASE_URL": with_database(DATABASE_URL, test_database),
@@ -149,6 +142,7 @@ def worker(django_db_setup, tmp_path_factory):
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "PYTHONUNBUFFERED": "1",
         "LOG_LEVEL": "INFO",
+        **(extra_env or {}),
     }
     env.pop("CELERY_TASK_ALWAYS_EAGER", None)
     command = [
@@ -172,26 +166,40 @@ def worker(django_db_setup, tmp_path_factory):
         "--",
         f"task_default_queue={queue}",
     ]
-    saved = (app.conf.broker_url, app.conf.task_default_queue)
-    use_broker(app, broker_url)
-    app.conf.task_default_queue = queue
     with log.open("wb") as output:
         process = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
         )
     running = Worker(app, process, queue, nodename, broker_url, log)
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while not app.control.ping(destination=[nodename], timeout=1.0):
+        if not running.alive():
+            pytest.fail(f"the Celery worker exited with {process.returncode}:\n{running.log_tail()}")
+        if time.monotonic() > deadline:
+            _stop(process)
+            pytest.fail(f"the Celery worker did not answer a ping in {START_TIMEOUT_SECONDS} s:\n{running.log_tail()}")
+    return running
+
+
+@pytest.fixture(scope="session")
+def worker(django_db_setup, tmp_path_factory):
+    """A Celery worker subprocess on the test database; this process routes its tasks to the worker's queue."""
+    if not AVAILABLE:
+        pytest.skip(NEEDS)
+    from config.celery import app
+
+    broker_url = worker_redis_url(REDIS_URL)
+    queue = f"iam-test-{uuid.uuid4().hex[:12]}"
+    saved = (app.conf.broker_url, app.conf.task_default_queue)
+    use_broker(app, broker_url)
+    app.conf.task_default_queue = queue
+    running = None
     try:
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while not app.control.ping(destination=[nodename], timeout=1.0):
-            if not running.alive():
-                pytest.fail(f"the Celery worker exited with {process.returncode}:\n{running.log_tail()}")
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"the Celery worker did not answer a ping in {START_TIMEOUT_SECONDS} s:\n{running.log_tail()}"
-                )
+        running = start_worker(app, queue, tmp_path_factory.mktemp("worker") / "worker.log")
         yield running
     finally:
-        _stop(process)
+        if running is not None:
+            _stop(running.process)
         _forget_queue(broker_url, queue)
         use_broker(app, saved[0])
         app.conf.task_default_queue = saved[1]
