@@ -252,6 +252,17 @@ ENDPOINT_ACTIONS: dict[tuple[str, str], Rule] = {
     ("settings-long-term-unused", "setting"): by_method(
         get=act("View/getResourceCount"), put=act("Change/manageLongtermUnusedDeactiveSetting")
     ),
+    ("login-alias", "setting"): by_method(get=act("View/getResourceCount"), put=act("Change/manageLoginPageSetting")),
+    ("tenant-settings-password-policy", "setting"): by_method(
+        get=act("View/getResourceCount"), put=act("Change/managePasswordSetting")
+    ),
+    ("tenant-settings-session-policy", "setting"): by_method(
+        get=act("View/getResourceCount"), put=act("Change/manageSessionSetting")
+    ),
+    ("tenant-settings-idle-disable", "setting"): by_method(
+        get=act("View/getResourceCount"), put=act("Change/manageLongtermUnusedDeactiveSetting")
+    ),
+    ("sub-accounts", "unlock"): act("Change/updateSubAccount", *SUB),
 }
 
 
