@@ -363,7 +363,6 @@ def mfa_provisioning_uri(sub_account: SubAccount, secret: str) -> str:
     )
 
 
-@transaction.atomic
 def mfa_enrol(*, session: ConsoleSession, code: str, ip: str, now=None) -> SignInStep:
     """Confirm the enrolment secret with a code: it becomes the sub account's MFA device (replacing any old one)."""
     now = now or timezone.now()

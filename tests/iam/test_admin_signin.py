@@ -185,9 +185,7 @@ def test_behind_a_trusted_proxy_the_lock_and_the_audit_name_the_forwarded_addres
             HTTP_X_FORWARDED_FOR="203.0.113.7",
         )
     assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"203.0.113.7"}
-    assert set(AuditEvent.objects.filter(action="Admin:signIn").values_list("source_ip", flat=True)) == {
-        "203.0.113.7"
-    }
+    assert set(AuditEvent.objects.filter(action="Admin:signIn").values_list("source_ip", flat=True)) == {"203.0.113.7"}
     # Another caller behind the same proxy is not locked out with the guesser (by address; bob's name is clean).
     response = client.post(
         LOGIN,
