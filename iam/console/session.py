@@ -5,6 +5,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.http import HttpResponseRedirect
+from django.utils.cache import add_never_cache_headers
 
 from iam import audit
 from iam.gateway.authentication import client_ip
@@ -86,7 +87,9 @@ def console_view(view):
         request.console = session
         request.principal = principal_of(session, ip)
         with audit.acting_as(audit.Actor(request.principal.nrn, request.principal.principal_type, ip)):
-            return view(request, *args, **kwargs)
+            response = view(request, *args, **kwargs)
+        add_never_cache_headers(response)  # a page may show a new secret (an access key, an MFA key)
+        return response
 
     return wrapper
 

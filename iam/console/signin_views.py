@@ -5,6 +5,7 @@ import segno
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.safestring import mark_safe
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from iam.console.session import clear_cookie, current_session, pending_url, set_cookie
@@ -43,6 +44,7 @@ def _restart(alias: str):
     return response
 
 
+@never_cache
 @require_http_methods(["GET", "POST"])
 def choose_account(request):
     """/signin/: asks for the account's alias (where a console page sends a browser with no session)."""
@@ -52,6 +54,7 @@ def choose_account(request):
     return render(request, "console/choose_account.html", {"alias": alias, "unknown": bool(alias)})
 
 
+@never_cache
 @require_http_methods(["GET", "POST"])
 def password_step(request, alias: str):
     account = _account(alias)
@@ -69,6 +72,7 @@ def password_step(request, alias: str):
     return render(request, "console/signin.html", context)
 
 
+@never_cache
 @require_http_methods(["GET", "POST"])
 def mfa_step(request, alias: str):
     account, session = _pending(request, alias, ConsoleSession.MFA)
@@ -87,7 +91,7 @@ def mfa_step(request, alias: str):
 
 def qr_svg(uri: str) -> str:
     """The enrolment URI as an inline SVG QR code (no image file, no script)."""
-    return segno.make(uri, error="m").svg_inline(scale=5, border=2, dark="#111")
+    return segno.make(uri, error="m").svg_inline(scale=5, border=4, dark="#000", light="#fff")
 
 
 def enrolment_context(session: ConsoleSession) -> dict:
@@ -96,6 +100,7 @@ def enrolment_context(session: ConsoleSession) -> dict:
     return {"secret": secret, "qr": mark_safe(qr_svg(uri)), "sub_account": session.sub_account}  # noqa: S308 - segno's SVG
 
 
+@never_cache
 @require_http_methods(["GET", "POST"])
 def mfa_enrol_step(request, alias: str):
     account, session = _pending(request, alias, ConsoleSession.MFA_ENROL)
@@ -112,6 +117,7 @@ def mfa_enrol_step(request, alias: str):
     return render(request, "console/mfa_enrol.html", context)
 
 
+@never_cache
 @require_http_methods(["GET", "POST"])
 def password_change_step(request, alias: str):
     account, session = _pending(request, alias, ConsoleSession.PASSWORD_CHANGE)

@@ -136,6 +136,7 @@ def test_create_and_rotate_my_access_key(tenant):
     page = client.post("/console/access-keys", {"operation": "create"})
     assert page.status_code == 200
     access_key, secret = page.context["new_key"]
+    assert "no-store" in page["Cache-Control"]  # the secret is on this page
     assert AccessKey.objects.get(sub_account=sub).access_key == access_key
     rotated = client.post("/console/access-keys", {"operation": "rotate", "access_key": access_key})
     new_key, new_secret = rotated.context["new_key"]

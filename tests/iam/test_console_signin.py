@@ -321,6 +321,7 @@ def test_mandatory_mfa_enrols_a_device_with_a_qr_code(client, tenant):
     page = client.get("/signin/2942/mfa/enrol")
     assert b"<svg" in page.content
     secret = page.context["secret"]
+    assert "no-store" in page["Cache-Control"]
     assert client.post("/signin/2942/mfa/enrol", {"code": "12345"}).status_code == 400
     sub.refresh_from_db()
     assert not sub.has_mfa
