@@ -181,8 +181,9 @@ def _advance(session: ConsoleSession, ip: str, now: datetime, *, mfa_done: bool)
     stage = _next_stage(sub_account, mfa_done=mfa_done, now=now)
     if stage != ConsoleSession.ACTIVE:
         session.stage = stage
+        session.mfa_present = mfa_done
         session.expire_time = _expiry(sub_account.account, stage, now)
-        session.save(update_fields=["stage", "expire_time"])
+        session.save(update_fields=["stage", "mfa_present", "expire_time"])
         return SignInStep(session)
     session.delete()
     step = _new_session(sub_account, ConsoleSession.ACTIVE, ip, now, mfa_present=mfa_done and sub_account.has_mfa)

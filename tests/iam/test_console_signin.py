@@ -334,6 +334,32 @@ def test_mandatory_mfa_enrols_a_device_with_a_qr_code(client, tenant):
 
 
 @pytest.mark.django_db
+def test_mfa_then_the_forced_password_change_then_the_console(client, tenant):
+    sub = make_user(tenant, need_password_reset=True)
+    totp = _with_device(sub)
+    assert post_password(client).url == "/signin/2942/mfa"
+    assert client.post("/signin/2942/mfa", {"code": totp.now()}).url == "/signin/2942/password"
+    response = client.post(
+        "/signin/2942/password",
+        {"current_password": PASSWORD, "new_password": "Brand-New-2", "new_password_again": "Brand-New-2"},
+    )
+    assert response.url == "/console/"
+    assert ConsoleSession.objects.get().mfa_present
+
+
+@pytest.mark.django_db
+def test_a_suspended_main_account_has_no_sign_in_page(client, tenant):
+    from iam.services.accounts import account_set_active
+
+    make_user(tenant)
+    post_password(client)
+    account_set_active(account=tenant.account, active=False)
+    assert client.get("/signin/2942/").status_code == 404
+    assert client.get("/console/").status_code == 302  # and its signed-in sub accounts are signed out
+    assert not ConsoleSession.objects.exists()
+
+
+@pytest.mark.django_db
 def test_a_pending_session_of_another_account_or_stage_goes_back_to_the_start(client, tenant, other_tenant):
     _with_device(make_user(tenant))
     post_password(client)
