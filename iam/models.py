@@ -481,7 +481,8 @@ class ConsoleSession(models.Model):
     mfa_present = models.BooleanField(default=False)
     # An MFA secret shown for enrolment and not yet confirmed with a code (encrypted like every stored secret).
     pending_mfa_secret_encrypted = models.TextField(blank=True, default="", editable=False)
-    role = models.ForeignKey(Role, on_delete=models.CASCADE, null=True, blank=True, related_name="console_sessions")
+    # Deleting the role returns its console sessions to their sub accounts' own permissions.
+    role = models.ForeignKey(Role, on_delete=models.SET_NULL, null=True, blank=True, related_name="console_sessions")
     role_switch_time = models.DateTimeField(null=True, blank=True)
     source_ip = models.CharField(max_length=64, blank=True, default="")
     create_time = models.DateTimeField(auto_now_add=True)

@@ -261,3 +261,16 @@ def test_another_accounts_role_is_not_found(tenant, other_tenant):
     sub, client = console_user(tenant, ["View/getSubAccountList", "Change/switchRole"])
     assert client.post("/console/roles", {"role_no": foreign.role_no}).url == "/console/roles"
     assert ConsoleSession.objects.get().role is None
+
+
+@pytest.mark.django_db
+def test_deleting_the_role_returns_the_session_to_the_sub_account(tenant):
+    from iam.services.roles import role_delete
+
+    role = _account_role(tenant, "keymaker", KEY_ACTIONS)
+    sub, client = console_user(tenant, ["View/getSubAccountList"])
+    policies_attach(target=sub, policy_ids=[allow(tenant, "switcher", ["Change/switchRole"], [role.nrn]).policy_id])
+    client.post("/console/roles", {"role_no": role.role_no})
+    role_delete(role=role)
+    home = client.get("/console/")
+    assert home.status_code == 200 and b"You are acting as the role" not in home.content
