@@ -3,6 +3,7 @@
 import copy
 from functools import cached_property
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from iam.models import AccessKey, AuditEvent, Group, Policy, Role, SubAccount
@@ -437,6 +438,19 @@ class SessionSettingSerializer(serializers.Serializer):
 class LongTermUnusedSettingSerializer(serializers.Serializer):
     use = serializers.BooleanField(source="use_long_term_unused_deactivation", required=False)
     days = serializers.IntegerField(source="long_term_unused_days", min_value=30, max_value=365, required=False)
+
+
+class MfaMethodSerializer(serializers.Serializer):
+    mfaType = serializers.ChoiceField(choices=["PHONE", "EMAIL", "OTP", "PASSKEY"])
+
+
+class SubAccountMfaSerializer(serializers.Serializer):
+    isMfaMandatory = serializers.BooleanField(source="is_mfa_mandatory")
+    mfaList = serializers.SerializerMethodField()
+
+    @extend_schema_field(MfaMethodSerializer(many=True))
+    def get_mfaList(self, obj) -> list[dict]:
+        return [{"mfaType": "OTP"}] if obj.has_mfa else []
 
 
 # Sign-in settings (login alias, tenant settings) -----------------------------------------------------------------

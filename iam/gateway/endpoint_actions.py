@@ -186,6 +186,7 @@ ENDPOINT_ACTIONS: dict[tuple[str, str], Rule] = {
     ("sub-accounts", "destroy"): act("Change/deleteSubAccount", *SUB),
     ("sub-accounts", "password"): act("Change/resetSubAccountPassword", *SUB),
     ("sub-accounts", "mfa_reset"): act("Change/resetSubAccountMFA", *SUB),
+    ("sub-accounts", "mfa"): act("View/getSubAccountDetail", *SUB),
     ("sub-accounts", "groups"): by_method(
         post=membership("Change/addSubAccountToGroup", *SUB, "Group", "groupIdList"),
         delete=membership("Change/removeSubAccountFromGroup", *SUB, "Group", "groupIdList"),

@@ -162,6 +162,7 @@ ENDPOINTS = [
     ("POST", "/api/v1/trust-anchors/{anchor}/crls/{crl}/enable", None, ("crls", "enable")),
     ("POST", "/api/v1/trust-anchors/{anchor}/crls/{crl}/disable", None, ("crls", "disable")),
     ("POST", "/api/v1/sub-accounts/{sub}/unlock", None, ("sub-accounts", "unlock")),
+    ("GET", "/api/v1/sub-accounts/{sub}/mfa", None, ("sub-accounts", "mfa")),
     ("GET", "/api/v1/login-alias", None, ("login-alias", "setting")),
     ("PUT", "/api/v1/login-alias", {"loginAlias": "alpha-corp"}, ("login-alias", "setting")),
     ("GET", PASSWORD_POLICY, None, ("tenant-settings-password-policy", "setting")),

@@ -236,3 +236,20 @@ def test_a_password_reset_also_unlocks(api, tenant):
     assert response.status_code == 200, response.content
     sub.refresh_from_db()
     assert sub.login_locked_time is None and sub.need_password_reset and sub.password_changed_time is not None
+
+
+@pytest.mark.django_db
+def test_mfa_methods_of_a_sub_account(api, tenant, other_tenant):
+    from iam.secrets import encrypt_secret
+
+    sub, _ = make_sub_account(tenant, "mfauser", is_mfa_mandatory=True)
+    url = f"/api/v1/sub-accounts/{sub.sub_account_id}/mfa"
+    assert api.call("GET", url, creds=tenant.root).json() == {"isMfaMandatory": True, "mfaList": []}
+    SubAccount.objects.filter(pk=sub.pk).update(mfa_secret_encrypted=encrypt_secret("JBSWY3DPEHPK3PXP"))
+    assert api.call("GET", url, creds=tenant.root).json() == {"isMfaMandatory": True, "mfaList": [{"mfaType": "OTP"}]}
+    assert api.call("GET", url, creds=other_tenant.root).status_code == 404
+    _, plain = make_sub_account(tenant, "plain", actions=["View/getSubAccountList"])
+    _denied(api.call("GET", url, creds=plain), "View/getSubAccountDetail")
+    # After a reset the device is gone (the next sign-in enrols a new one, as MFA is mandatory).
+    assert api.call("POST", f"{url}/reset", creds=tenant.root).status_code == 200
+    assert api.call("GET", url, creds=tenant.root).json()["mfaList"] == []

@@ -90,6 +90,12 @@ class SubAccountViewSet(mixins.ListModelMixin, AccountScopedViewSet):
         sub_account = services.sub_account_mfa_reset(sub_account=self.get_object())
         return process_result(sub_account.sub_account_id)
 
+    @extend_schema(responses=s.SubAccountMfaSerializer)
+    @action(detail=True, methods=["get"], url_path="mfa")
+    def mfa(self, request, subAccountId=None):
+        """Whether MFA is mandatory and the methods registered (OTP: a TOTP app enrolled at console sign-in)."""
+        return Response(s.SubAccountMfaSerializer(self.get_object()).data)
+
     @extend_schema(request=None, responses=s.ProcessResultSerializer)
     @action(detail=True, methods=["post"])
     def unlock(self, request, subAccountId=None):
