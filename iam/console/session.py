@@ -18,6 +18,12 @@ from iam.services.signin import SignInStep, session_for_token
 from sts.services import SUB_ACCOUNT_SOURCE
 
 
+def form_text(request, name: str, max_length: int = 100) -> str:
+    """A posted value fit to look rows up by ("" for one too long or with a NUL, which no row can hold)."""
+    value = request.POST.get(name, "")
+    return value if len(value) <= max_length and "\x00" not in value else ""
+
+
 def set_cookie(response, step: SignInStep) -> None:
     """Hand the browser a new session token (only the hash is stored)."""
     if step.token:

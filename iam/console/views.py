@@ -10,7 +10,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from iam import audit
-from iam.console.session import authorize, clear_cookie, console_view
+from iam.console.session import authorize, clear_cookie, console_view, form_text
 from iam.console.signin_views import qr_svg
 from iam.errors import ServiceError
 from iam.gateway.authentication import client_ip
@@ -171,7 +171,7 @@ def _change_keys(request, operation: str, sub_account, resource: str):
     """Apply one key operation; returns (access key, secret) of a new key, shown once."""
     with transaction.atomic():
         if operation in ("rotate", "delete"):
-            old = request.POST.get("access_key", "")
+            old = form_text(request, "access_key", 64)
             sub_account_services.access_key_delete(sub_account=sub_account, access_key=old)
             _record(request, "Change/deleteSubAccountAccessKey", resource, accessKey=old)
         if operation in ("create", "rotate"):
@@ -195,7 +195,11 @@ def roles(request):
         if session.role is not None:
             messages.error(request, "Return to your sub account before switching to another role.")
             return HttpResponseRedirect("/console/roles")
-        role = Role.objects.for_account(session.sub_account.account).filter(role_no=request.POST.get("role_no")).first()
+        role = (
+            Role.objects.for_account(session.sub_account.account)
+            .filter(role_no=form_text(request, "role_no", 40))
+            .first()
+        )
         if role is None or not authorize(request, "Change/switchRole", role.nrn).allowed:
             messages.error(request, "You may not switch to that role.")
             return HttpResponseRedirect("/console/roles")

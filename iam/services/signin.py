@@ -21,7 +21,16 @@ from django.utils import timezone
 
 from iam import audit
 from iam.errors import InvalidInput
-from iam.models import Account, AuditEvent, ConsoleSession, PolicyAttachment, Role, SubAccount
+from iam.models import (
+    LOGIN_ID_RE,
+    LOGIN_PAGE_ALIAS_RE,
+    Account,
+    AuditEvent,
+    ConsoleSession,
+    PolicyAttachment,
+    Role,
+    SubAccount,
+)
 from iam.secrets import decrypt_secret, encrypt_secret
 from iam.services import validation
 
@@ -30,6 +39,7 @@ LOCKED_MESSAGE = (
     "This sub account is locked after too many wrong passwords. Ask the main account or an administrator to unlock it."
 )
 MFA_ISSUER = "NCP IAM"
+MAX_MEMBER_NO = 2**63 - 1
 # A hash Django can check any password against, for login IDs that do not exist: the answer takes as long.
 _ABSENT_PASSWORD_HASH = make_password("never a password of anyone")
 
@@ -65,12 +75,32 @@ def _record(sub_account: SubAccount, ip: str, action: str, result: str = AuditEv
 # Settings and rules ------------------------------------------------------------------------------------------------
 
 
+MAX_PASSWORD_LENGTH = 128  # far past the longest valid one (16): a longer one is wrong without hashing it
+
+
+def _usable(value, max_length: int) -> bool:
+    """Text the database can be asked about (and a hasher can hash): a string, not too long, no NUL or lone
+    surrogate."""
+    if not isinstance(value, str) or len(value) > max_length or "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _printable(value: str, limit: int) -> str:
+    """``value`` as the audit trail can store it."""
+    return value.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")[:limit]
+
+
 def sign_in_account(alias: str) -> Account | None:
     """The active account whose sign-in page is at ``alias``: its chosen alias, or its member number while it has none."""
-    if not isinstance(alias, str) or not alias:
+    if not _usable(alias, 63) or not LOGIN_PAGE_ALIAS_RE.match(alias):
         return None
     account = Account.objects.filter(login_page_alias=alias, active=True).first()
-    if account is None and alias.isdigit() and len(alias) < 20:
+    if account is None and alias.isdigit() and int(alias) <= MAX_MEMBER_NO:
         account = Account.objects.filter(member_no=int(alias), login_page_alias__isnull=True, active=True).first()
     return account
 
@@ -196,16 +226,21 @@ def sign_in_password(*, account: Account, login_id: str, password: str, ip: str,
     """The first step: login ID and password. More than IAM_SIGNIN_MAX_FAILURES wrong passwords in a row lock the
     sub account (a locked one is refused even with the right password)."""
     now = now or timezone.now()
-    login_id = (login_id or "").strip()[:60]
+    login_id = login_id.strip() if isinstance(login_id, str) else ""
+    if not _usable(password, MAX_PASSWORD_LENGTH):
+        password = ""  # never matches: counted as a wrong password
     refused = None
     with transaction.atomic():
-        sub_account = (
-            SubAccount.objects.select_for_update(of=("self",))
-            .select_related("account")
-            .filter(account=account, login_id__iexact=login_id)
-            .first()
-        )
+        sub_account = None
+        if _usable(login_id, 60) and LOGIN_ID_RE.match(login_id):
+            sub_account = (
+                SubAccount.objects.select_for_update(of=("self",))
+                .select_related("account")
+                .filter(account=account, login_id__iexact=login_id)
+                .first()
+            )
         if sub_account is None:
+            login_id = _printable(login_id, 60)
             check_password(password or "", _ABSENT_PASSWORD_HASH)
             audit.record(
                 account_id=account.pk,
@@ -254,7 +289,7 @@ def session_for_token(token: str | None, *, ip: str, now=None) -> ConsoleSession
     """The live session of a cookie token, or None. A session past its idle expiry (under the account's current
     session policy), of a suspended sub account, one that lost console access, or from an address outside its
     console permit IPs is ended. A switched role that is disabled or unused for its session expiration is left."""
-    if not token or len(token) > 100:
+    if not token or len(token) > 100 or not token.isascii():
         return None
     now = now or timezone.now()
     session = (
@@ -397,8 +432,12 @@ def password_change(*, session: ConsoleSession, current_password: str, new_passw
     with transaction.atomic():
         sub_account = SubAccount.objects.select_for_update().select_related("account").get(pk=session.sub_account_id)
         problem = None
-        if not check_password(current_password or "", sub_account.password):
+        if not _usable(current_password, MAX_PASSWORD_LENGTH) or not check_password(
+            current_password, sub_account.password
+        ):
             problem = ("currentPassword", "is wrong")
+        elif not _usable(new_password, MAX_PASSWORD_LENGTH):
+            problem = ("newPassword", "must be 8-16 characters of text")
         elif new_password == current_password:
             problem = ("newPassword", "must differ from the current password")
         else:
