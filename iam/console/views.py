@@ -21,7 +21,7 @@ from iam.policy.request import Request
 from iam.selectors import principal_policies
 from iam.services import signin
 from iam.services import sub_accounts as sub_account_services
-from iam.services.simulation import simulate, subject_for_role, subject_for_sub_account
+from iam.services.simulation import resources_named, simulate, subject_for_role, subject_for_sub_account
 
 SA = catalog.SUB_ACCOUNT
 
@@ -62,6 +62,9 @@ def permissions(request):
     subject.base_context["ncp:MultiFactorAuthPresent"] = session.mfa_present
     actions = [(SA, a.name) for a in catalog.actions_for(SA)]
     table = simulate(subject=subject, actions=actions, resources=["*"], context={})
+    named = resources_named(subject=subject, product=SA)
+    for row in table:
+        row["named"] = [] if row["decision"] == "allowed" else [r for r in named.get(row["action"], []) if r != "*"]
     checked = None
     action = request.GET.get("action", "").strip()
     resource = request.GET.get("resource", "").strip() or "*"

@@ -274,3 +274,16 @@ def test_deleting_the_role_returns_the_session_to_the_sub_account(tenant):
     role_delete(role=role)
     home = client.get("/console/")
     assert home.status_code == 200 and b"You are acting as the role" not in home.content
+
+
+@pytest.mark.django_db
+def test_my_permissions_name_the_resources_an_action_is_allowed_on(tenant):
+    role = _account_role(tenant, "keymaker", KEY_ACTIONS)
+    sub, client = console_user(tenant, ["View/getSubAccountList"])
+    policies_attach(target=sub, policy_ids=[allow(tenant, "switcher", ["Change/switchRole"], [role.nrn]).policy_id])
+    rows = {row["action"]: row for row in client.get("/console/permissions").context["table"]}
+    assert (rows["Change/switchRole"]["decision"], rows["Change/switchRole"]["named"]) == ("implicitDeny", [role.nrn])
+    assert rows["View/getSubAccountList"]["named"] == []  # allowed everywhere: nothing to name
+    assert rows["Change/deleteGroup"]["named"] == []
+    checked = client.get("/console/permissions", {"action": "Change/switchRole", "resource": role.nrn})
+    assert checked.context["checked"]["decision"] == "allowed"
