@@ -147,6 +147,7 @@ def password_expired(sub_account: SubAccount, now: datetime) -> bool:
 
 
 def idle_timeout(account: Account) -> timedelta:
+    """How long a console session of the account may go unused (its session policy)."""
     return timedelta(minutes=account.session_expiration_minutes)
 
 
