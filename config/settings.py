@@ -182,7 +182,8 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 # counts the same ones.
 AXES_FAILURE_LIMIT = env_int("ADMIN_SIGN_IN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("ADMIN_SIGN_IN_LOCKOUT_MINUTES", 15))
-# Behind a reverse proxy every request comes from the proxy's address: there lock by username only.
+# Behind a reverse proxy list it in IAM_TRUSTED_PROXIES (the address is then the caller's, from X-Forwarded-For), or
+# lock by username only.
 AXES_LOCKOUT_PARAMETERS = env_list("ADMIN_SIGN_IN_LOCKOUT_BY", ["username", "ip_address"])
 if not AXES_LOCKOUT_PARAMETERS or set(AXES_LOCKOUT_PARAMETERS) - {"username", "ip_address"}:
     raise ImproperlyConfigured(
@@ -192,6 +193,8 @@ if not AXES_LOCKOUT_PARAMETERS or set(AXES_LOCKOUT_PARAMETERS) - {"username", "i
 # wipe the guesses made at another's password from the same address. iam.signals clears the user's own failures only.
 AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
+# The staff user's address as the API sees callers: X-Forwarded-For only from IAM_TRUSTED_PROXIES.
+AXES_CLIENT_IP_CALLABLE = "iam.gateway.authentication.client_ip"
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
@@ -261,6 +264,14 @@ IAM_MAX_TEMPORARY_KEYS_PER_SUB_ACCOUNT = env_int("IAM_MAX_TEMPORARY_KEYS_PER_SUB
 # Wrong MFA codes in a row (POST /credentials) before the device is locked, and for how long.
 IAM_MFA_MAX_FAILURES = env_int("IAM_MFA_MAX_FAILURES", 5)
 IAM_MFA_LOCK_SECONDS = env_int("IAM_MFA_LOCK_SECONDS", 300)
+# Sub account console sign-in (/signin/<alias>/): more than IAM_SIGNIN_MAX_FAILURES wrong passwords in a row lock the
+# sub account until the main account or an administrator unlocks it, or IAM_SIGNIN_LOCK_SECONDS pass (0: no time
+# limit). A sign-in waiting for its MFA code or password change is dropped after IAM_SIGNIN_PENDING_SECONDS.
+IAM_SIGNIN_MAX_FAILURES = env_int("IAM_SIGNIN_MAX_FAILURES", 5)
+IAM_SIGNIN_LOCK_SECONDS = env_int("IAM_SIGNIN_LOCK_SECONDS", 0)
+IAM_SIGNIN_PENDING_SECONDS = env_int("IAM_SIGNIN_PENDING_SECONDS", 300)
+# The console's own session cookie: never the staff admin's (sessionid), so neither session can stand in for the other.
+IAM_CONSOLE_SESSION_COOKIE = env_str("IAM_CONSOLE_SESSION_COOKIE", "iam_console")
 
 # Celery: Redis when REDIS_URL is set, otherwise a broker kept in local files (no server needed).
 CELERY_BROKER_DIR = DATA_DIR / "broker"
@@ -312,6 +323,11 @@ CELERY_BEAT_SCHEDULE = {
         ),
         ("worker-heartbeat", "iam.tasks.worker_heartbeat", _beat_interval("WORKER_HEARTBEAT", 30)),
         ("outbox-relay", "iam.tasks.outbox_relay", _beat_interval("OUTBOX_RELAY", 30)),
+        (
+            "purge-expired-console-sessions",
+            "iam.tasks.console_sessions_purge_expired",
+            _beat_interval("CONSOLE_SESSION_PURGE", 600),
+        ),
         (
             "purge-used-signatures",
             "iam.tasks.used_signatures_purge_expired",

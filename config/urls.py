@@ -17,6 +17,8 @@ urlpatterns = [
     path("api/v1/", include("sts.api.urls")),
     path("api/v1/", include("external_access.api.urls")),
     path("auth/v1/", include(session_urlpatterns)),
+    # Sub account sign-in (/signin/<alias>/) and the console (/console/): server-rendered pages with their own cookie.
+    path("", include("iam.console.urls")),
     # Probes for load balancers and orchestrators: plain Django views, outside the signed API and its schema.
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

@@ -47,12 +47,20 @@ class Account(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.member_no})"
 
+    @property
+    def sign_in_alias(self) -> str:
+        """The alias of the account's sub account sign-in page: the chosen one, else the member number."""
+        return self.login_page_alias or str(self.member_no)
+
     def clean(self) -> None:
         errors = {}
         if self.login_page_alias and not LOGIN_PAGE_ALIAS_RE.match(self.login_page_alias):
             errors["login_page_alias"] = (
                 "3-63 lowercase letters, digits and hyphens, not starting or ending with a hyphen"
             )
+        elif self.login_page_alias and self.login_page_alias.isdigit():
+            # All digits is how default aliases (member numbers) are spelled: a chosen one could take another's.
+            errors["login_page_alias"] = "must contain a letter (an alias of digits only is another account's default)"
         if not 8 <= self.password_min_length <= 16:
             errors["password_min_length"] = "must be between 8 and 16"
         if self.password_expiration_days > 365:
@@ -96,6 +104,11 @@ class SubAccount(models.Model):
     create_time = models.DateTimeField(auto_now_add=True)
     modified_time = models.DateTimeField(auto_now=True)
     last_login_time = models.DateTimeField(null=True, blank=True)
+    # When the password was last set (None: at creation); the account's password expiry counts from it.
+    password_changed_time = models.DateTimeField(null=True, blank=True, editable=False)
+    # Console sign-in: wrong passwords in a row, and when too many of them locked the sub account (None: not locked).
+    login_failed_attempts = models.PositiveIntegerField(default=0, editable=False)
+    login_locked_time = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = AccountScopedQuerySet.as_manager()
 
@@ -444,3 +457,40 @@ class UsedSignature(models.Model):
 
     def __str__(self) -> str:
         return f"{self.digest[:12]}… until {self.expire_time:%Y-%m-%d %H:%M:%S}"
+
+
+class ConsoleSession(models.Model):
+    """A sub account's sign-in to the console: the cookie holds a random token, the row only its hash. A session
+    passes through the sign-in stages (MFA code, MFA enrolment, forced password change) before it is ACTIVE; an
+    active one may be switched into an Account role of the account."""
+
+    MFA = "mfa"
+    MFA_ENROL = "mfa_enrol"
+    PASSWORD_CHANGE = "password_change"
+    ACTIVE = "active"
+    STAGE_CHOICES = [
+        (MFA, "MFA code"),
+        (MFA_ENROL, "MFA enrolment"),
+        (PASSWORD_CHANGE, "Password change"),
+        (ACTIVE, "Active"),
+    ]
+
+    token_hash = models.CharField(max_length=64, unique=True, editable=False, help_text="SHA-256 of the cookie token")
+    sub_account = models.ForeignKey(SubAccount, on_delete=models.CASCADE, related_name="console_sessions")
+    stage = models.CharField(max_length=20, choices=STAGE_CHOICES)
+    mfa_present = models.BooleanField(default=False)
+    # An MFA secret shown for enrolment and not yet confirmed with a code (encrypted like every stored secret).
+    pending_mfa_secret_encrypted = models.TextField(blank=True, default="", editable=False)
+    # Deleting the role returns its console sessions to their sub accounts' own permissions.
+    role = models.ForeignKey(Role, on_delete=models.SET_NULL, null=True, blank=True, related_name="console_sessions")
+    role_switch_time = models.DateTimeField(null=True, blank=True)
+    source_ip = models.CharField(max_length=64, blank=True, default="")
+    create_time = models.DateTimeField(auto_now_add=True)
+    last_seen_time = models.DateTimeField()
+    expire_time = models.DateTimeField(db_index=True, help_text="idle expiry: pushed back by every request")
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.sub_account} ({self.stage})"

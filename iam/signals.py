@@ -36,6 +36,13 @@ def _account_scoped_changed(sender, instance, **kwargs) -> None:
     authz_changed(instance.account_id)
 
 
+def client_ip(request) -> str:
+    """The staff user's address (X-Forwarded-For only from IAM_TRUSTED_PROXIES), as django-axes reads it."""
+    from iam.gateway.authentication import client_ip as gateway_client_ip
+
+    return gateway_client_ip(request)
+
+
 def _staff_signed_in(sender, request, user, **kwargs) -> None:
     from axes.models import AccessAttempt
 
@@ -44,7 +51,7 @@ def _staff_signed_in(sender, request, user, **kwargs) -> None:
     # The user's own failures only (those at other usernames from the same address still count towards its lock).
     AccessAttempt.objects.filter(username=user.get_username()).delete()
 
-    ip = request.META.get("REMOTE_ADDR", "") if request is not None else ""
+    ip = client_ip(request) if request is not None else ""
     audit.record(
         account_id=None,
         action="Admin:signIn",
@@ -58,7 +65,7 @@ def _staff_sign_in_failed(sender, credentials, request=None, **kwargs) -> None:
     from iam.models import AuditEvent
 
     username = str(credentials.get("username", ""))[:150]  # never the password Django already masked
-    ip = request.META.get("REMOTE_ADDR", "") if request is not None else ""
+    ip = client_ip(request) if request is not None else ""
     audit.record(
         account_id=None,
         action="Admin:signIn",

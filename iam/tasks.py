@@ -13,6 +13,7 @@ from iam.gateway import replay
 from iam.models import Account
 from iam.services.maintenance import audit_events_purge, inactive_sub_accounts_disable, worker_heartbeat_record
 from iam.services.policies import policy_counter_reconcile, policy_counters_drifted
+from iam.services.signin import console_sessions_purge
 
 logger = logging.getLogger(__name__)
 
@@ -99,3 +100,9 @@ def outbox_relay() -> int:
 def used_signatures_purge_expired() -> int:
     """Forget the used signatures (database store) whose timestamp window has passed; returns how many."""
     return replay.used_signatures_purge()
+
+
+@shared_task(**RETRY)
+def console_sessions_purge_expired() -> int:
+    """Delete console sessions past their idle expiry; returns how many."""
+    return console_sessions_purge()

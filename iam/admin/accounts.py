@@ -27,11 +27,16 @@ class AccountAdmin(ServiceAdmin):
             "Password policy",
             {"fields": ("password_min_length", "password_expiration_days", "password_reuse_prevention")},
         ),
-        ("Sign-in", {"fields": ("login_page_alias", "session_expiration_minutes")}),
+        ("Sign-in", {"fields": ("login_page_alias", "sign_in_page", "session_expiration_minutes")}),
         ("Long-term unused sub accounts", {"fields": ("use_long_term_unused_deactivation", "long_term_unused_days")}),
         ("Times", {"fields": ("create_time", "modified_time")}),
     )
-    change_readonly_fields = ("member_no", "policy_count", "create_time", "modified_time")
+    change_readonly_fields = ("member_no", "policy_count", "sign_in_page", "create_time", "modified_time")
+
+    @admin.display(description="sub account sign-in page")
+    def sign_in_page(self, obj):
+        """Where the account's sub accounts sign in to the console (the member number while no alias is chosen)."""
+        return f"/signin/{obj.sign_in_alias}/"
 
     def has_delete_permission(self, request, obj=None):
         # There is no account deletion service; suspend a main account instead.

@@ -16,11 +16,12 @@ from django.utils.html import format_html
 from iam import audit
 from iam.admin import forms as iam_forms
 from iam.errors import ServiceError
-from iam.models import AccessKey, Account, GroupMembership, Policy, PolicyAttachment, SubAccount
+from iam.models import AccessKey, Account, ConsoleSession, GroupMembership, Policy, PolicyAttachment, SubAccount
 
 SECRET_FIELDS = {
     AccessKey: ("secret_encrypted",),
     SubAccount: ("password", "mfa_secret_encrypted"),
+    ConsoleSession: ("token_hash", "pending_mfa_secret_encrypted"),
 }
 
 # Form fields that carry a secret: never named in an event's list of changed fields (the reset has its own event).

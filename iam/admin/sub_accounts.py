@@ -6,14 +6,15 @@ from django.core.exceptions import PermissionDenied
 from django.db import router, transaction
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
+from django.utils import timezone
 
 from iam.admin import forms as iam_forms
 from iam.admin.base import CATALOG, SECRET_FIELDS, AuditedAdmin, ServiceAdmin, changes, compact_time
 from iam.admin.inlines import PolicyAttachmentInline, SubAccountAccessKeyInline, SubAccountGroupInline
 from iam.admin.permissions import EffectivePermissionsMixin
 from iam.errors import ServiceError
-from iam.models import AccessKey, SubAccount
-from iam.services import simulation
+from iam.models import AccessKey, ConsoleSession, SubAccount
+from iam.services import signin, simulation
 from iam.services import sub_accounts as sub_account_services
 
 _SUB_ACCOUNT_ACCESS = (
@@ -34,14 +35,14 @@ class SubAccountAdmin(EffectivePermissionsMixin, ServiceAdmin):
     change_form = iam_forms.SubAccountChangeForm
     change_form_template = "admin/iam/subaccount_change_form.html"
     # Short columns, so that the list fits a 1,400 px window (e-mail and creation time are on the change page).
-    list_display = ("login_id", "name", "account", "active", "console", "api", "has_mfa", "last_login")
+    list_display = ("login_id", "name", "account", "active", "console", "api", "has_mfa", "locked", "last_login")
     list_select_related = ("account",)
     list_filter = ("active", "can_api_gateway_access", "can_console_access", "is_mfa_mandatory", "account")
     search_fields = ("login_id", "name", "email", "=account__member_no")
     autocomplete_fields = ("account",)
     exclude = SECRET_FIELDS[SubAccount]
     inlines = [PolicyAttachmentInline, SubAccountAccessKeyInline, SubAccountGroupInline]
-    actions = ["suspend_selected", "activate_selected"]
+    actions = ["suspend_selected", "activate_selected", "unlock_sign_in"]
     audit_names = {
         "create": f"{CATALOG}Change/createSubAccount",
         "update": f"{CATALOG}Change/updateSubAccount",
@@ -57,6 +58,7 @@ class SubAccountAdmin(EffectivePermissionsMixin, ServiceAdmin):
         (None, {"fields": ("account", "login_id", "sub_account_id", "nrn", "name", "email", "memo", "active")}),
         ("Reset password", {"fields": ("new_password", "generate_password")}),
         ("Access", {"fields": (*_SUB_ACCOUNT_ACCESS, "has_mfa")}),
+        ("Console sign-in", {"fields": ("sign_in_page", "locked", "login_failed_attempts", "password_changed_time")}),
         ("Tags", {"fields": ("tags",)}),
         ("Times", {"fields": ("create_time", "modified_time", "last_login_time")}),
     )
@@ -66,6 +68,10 @@ class SubAccountAdmin(EffectivePermissionsMixin, ServiceAdmin):
         "sub_account_id",
         "nrn",
         "has_mfa",
+        "sign_in_page",
+        "locked",
+        "login_failed_attempts",
+        "password_changed_time",
         "create_time",
         "modified_time",
         "last_login_time",
@@ -76,6 +82,15 @@ class SubAccountAdmin(EffectivePermissionsMixin, ServiceAdmin):
     @admin.display(boolean=True, description="MFA")
     def has_mfa(self, obj):
         return obj.has_mfa
+
+    @admin.display(boolean=True, description="locked")
+    def locked(self, obj):
+        """Locked by wrong console passwords (the lock may still end by itself after IAM_SIGNIN_LOCK_SECONDS)."""
+        return signin.lock_active(obj, timezone.now())
+
+    @admin.display(description="sign-in page")
+    def sign_in_page(self, obj):
+        return f"/signin/{obj.account.sign_in_alias}/"
 
     @admin.display(boolean=True, description="console", ordering="can_console_access")
     def console(self, obj):
@@ -207,6 +222,13 @@ class SubAccountAdmin(EffectivePermissionsMixin, ServiceAdmin):
             self.audit(request, sub_account, f"{CATALOG}Change/suspendSubAccount", {"active": True})
         self.message_user(request, f"Activated {len(queryset)} sub account(s).", messages.SUCCESS)
 
+    @admin.action(description="Unlock console sign-in of selected sub accounts", permissions=["change"])
+    def unlock_sign_in(self, request, queryset):
+        for sub_account in queryset.select_related("account"):
+            signin.sub_account_sign_in_unlock(sub_account=sub_account)
+            self.audit(request, sub_account, f"{CATALOG}Change/updateSubAccount", {"signInLock": "lifted"})
+        self.message_user(request, f"Unlocked console sign-in of {len(queryset)} sub account(s).", messages.SUCCESS)
+
 
 @admin.register(AccessKey)
 class AccessKeyAdmin(AuditedAdmin):
@@ -281,3 +303,44 @@ class AccessKeyAdmin(AuditedAdmin):
             sub_account_services.access_key_disable(key=key)
             self.audit(request, key, self.audit_name("disable", key), {"accessKey": key.access_key, "active": False})
         self.message_user(request, f"Disabled {len(queryset)} access key(s).", messages.SUCCESS)
+
+
+@admin.register(ConsoleSession)
+class ConsoleSessionAdmin(AuditedAdmin):
+    """Sub accounts signed in to the console (and sign-ins under way); ending one signs that browser out at once."""
+
+    list_display = ("sub_account", "account", "stage", "role", "source_ip", "created", "last_seen", "expires")
+    list_select_related = ("sub_account__account", "role")
+    list_filter = ("stage",)
+    search_fields = ("sub_account__login_id", "=sub_account__account__member_no", "source_ip")
+    exclude = SECRET_FIELDS[ConsoleSession]
+    readonly_fields = ("sub_account", "stage", "mfa_present", "role", "role_switch_time", "source_ip",
+                       "create_time", "last_seen_time", "expire_time")  # fmt: skip
+    actions = ["end_selected"]
+    created = compact_time("create_time", "created")
+    last_seen = compact_time("last_seen_time", "last seen")
+    expires = compact_time("expire_time", "idle expiry")
+
+    @admin.display(description="account")
+    def account(self, obj):
+        return obj.sub_account.account
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_end_permission(self, request):
+        return request.user.has_perm("iam.delete_consolesession")
+
+    @admin.action(description="End selected console sessions", permissions=["end"])
+    def end_selected(self, request, queryset):
+        sessions = list(queryset.select_related("sub_account__account"))
+        for session in sessions:
+            ConsoleSession.objects.filter(pk=session.pk).delete()
+            self.audit(request, session.sub_account, "Admin:endConsoleSession", {"stage": session.stage})
+        self.message_user(request, f"Ended {len(sessions)} console session(s).", messages.SUCCESS)

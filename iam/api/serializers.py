@@ -3,6 +3,7 @@
 import copy
 from functools import cached_property
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from iam.models import AccessKey, AuditEvent, Group, Policy, Role, SubAccount
@@ -437,6 +438,147 @@ class SessionSettingSerializer(serializers.Serializer):
 class LongTermUnusedSettingSerializer(serializers.Serializer):
     use = serializers.BooleanField(source="use_long_term_unused_deactivation", required=False)
     days = serializers.IntegerField(source="long_term_unused_days", min_value=30, max_value=365, required=False)
+
+
+class MfaMethodSerializer(serializers.Serializer):
+    mfaType = serializers.ChoiceField(choices=["PHONE", "EMAIL", "OTP", "PASSKEY"])
+
+
+class SubAccountMfaSerializer(serializers.Serializer):
+    isMfaMandatory = serializers.BooleanField(source="is_mfa_mandatory")
+    mfaList = serializers.SerializerMethodField()
+
+    @extend_schema_field(MfaMethodSerializer(many=True))
+    def get_mfaList(self, obj) -> list[dict]:
+        return [{"mfaType": "OTP"}] if obj.has_mfa else []
+
+
+# Sign-in settings (login alias, tenant settings) -----------------------------------------------------------------
+
+
+class TenantSettingSerializer(serializers.Serializer):
+    """One group of sign-in settings on the wire; ``changes()`` turns a validated body into Account fields."""
+
+    wire_names: dict[str, str] = {}
+
+    def changes(self, validated: dict) -> dict:
+        return dict(validated)
+
+
+class LoginAliasSerializer(TenantSettingSerializer):
+    wire_names = {"login_page_alias": "loginAlias"}
+    loginAlias = serializers.CharField(
+        allow_null=True, max_length=63, help_text="null goes back to the default alias (the member number)"
+    )
+    defaultAlias = serializers.CharField(read_only=True)
+    isDefault = serializers.BooleanField(read_only=True)
+    signInUrl = serializers.CharField(read_only=True, help_text="the sub accounts' sign-in page")
+
+    def to_representation(self, account):
+        alias = account.sign_in_alias
+        return {
+            "loginAlias": alias,
+            "defaultAlias": str(account.member_no),
+            "isDefault": account.login_page_alias is None,
+            "signInUrl": f"/signin/{alias}/",
+        }
+
+    def changes(self, validated: dict) -> dict:
+        alias = validated["loginAlias"]
+        return {"login_page_alias": None if alias in (None, "") else alias}
+
+
+class PasswordComplexitySerializer(serializers.Serializer):
+    upperCase = serializers.BooleanField()
+    lowerCase = serializers.BooleanField()
+    number = serializers.BooleanField()
+    specialCharacter = serializers.BooleanField()
+    noWhiteSpace = serializers.BooleanField()
+    noLoginId = serializers.BooleanField()
+    maxLength = serializers.IntegerField()
+
+
+PASSWORD_EXPIRATION_DAYS = (60, 90, 120, 180)
+# The character rules every sub account password follows (iam.services.validation.password_problems).
+PASSWORD_COMPLEXITY = {
+    "upperCase": True,
+    "lowerCase": True,
+    "number": True,
+    "specialCharacter": True,
+    "noWhiteSpace": True,
+    "noLoginId": True,
+    "maxLength": 16,
+}
+
+
+class SubAccountPasswordPolicySerializer(TenantSettingSerializer):
+    useExpiration = serializers.BooleanField(required=False)
+    expirationDays = serializers.ChoiceField(
+        choices=PASSWORD_EXPIRATION_DAYS, required=False, help_text="days a password lasts when useExpiration is on"
+    )
+    minLength = serializers.IntegerField(min_value=8, max_value=16, required=False)
+    complexity = PasswordComplexitySerializer(read_only=True, help_text="the fixed character rules")
+
+    def to_representation(self, account):
+        days = account.password_expiration_days
+        return {
+            "useExpiration": days > 0,
+            "expirationDays": days if days > 0 else None,
+            "minLength": account.password_min_length,
+            "complexity": PASSWORD_COMPLEXITY,
+        }
+
+    def validate(self, attrs):
+        if attrs.get("useExpiration") and "expirationDays" not in attrs:
+            raise serializers.ValidationError({"expirationDays": "is required when useExpiration is true"})
+        return attrs
+
+    def changes(self, validated: dict) -> dict:
+        changes = {}
+        if "minLength" in validated:
+            changes["password_min_length"] = validated["minLength"]
+        if validated.get("useExpiration") is False:
+            changes["password_expiration_days"] = 0
+        elif "expirationDays" in validated:
+            changes["password_expiration_days"] = validated["expirationDays"]
+        return changes
+
+
+IDLE_TIMEOUT_SECONDS = (600, 1800, 3600, 10800)
+
+
+class SubAccountSessionPolicySerializer(TenantSettingSerializer):
+    wire_names = {"session_expiration_minutes": "idleTimeoutSec"}
+    idleTimeoutSec = serializers.ChoiceField(
+        choices=IDLE_TIMEOUT_SECONDS, help_text="a console session unused this long is signed out"
+    )
+
+    def to_representation(self, account):
+        return {"idleTimeoutSec": account.session_expiration_minutes * 60}
+
+    def changes(self, validated: dict) -> dict:
+        return {"session_expiration_minutes": validated["idleTimeoutSec"] // 60}
+
+
+IDLE_DISABLE_DAYS = (90, 180, 365)
+
+
+class IdleDisableSettingsSerializer(TenantSettingSerializer):
+    use = serializers.BooleanField(required=False)
+    days = serializers.ChoiceField(
+        choices=IDLE_DISABLE_DAYS, required=False, help_text="sub accounts unused this long are made inactive"
+    )
+
+    def to_representation(self, account):
+        return {"use": account.use_long_term_unused_deactivation, "days": account.long_term_unused_days}
+
+    def changes(self, validated: dict) -> dict:
+        changes = {}
+        if "use" in validated:
+            changes["use_long_term_unused_deactivation"] = validated["use"]
+        if "days" in validated:
+            changes["long_term_unused_days"] = validated["days"]
+        return changes
 
 
 # Audit trail ---------------------------------------------------------------------------------------------------

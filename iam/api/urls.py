@@ -6,10 +6,14 @@ from rest_framework.routers import SimpleRouter
 from iam.api.views.audit import AuditEventViewSet
 from iam.api.views.dashboard import (
     DashboardViewSet,
+    IdleDisableSettingsViewSet,
+    LoginAliasViewSet,
     LoginPageSettingViewSet,
     LongTermUnusedSettingViewSet,
     PasswordSettingViewSet,
     SessionSettingViewSet,
+    SubAccountPasswordPolicyViewSet,
+    SubAccountSessionPolicyViewSet,
 )
 from iam.api.views.groups import GroupViewSet
 from iam.api.views.policies import PolicySimulationViewSet, PolicyValidationViewSet, PolicyViewSet
@@ -37,4 +41,15 @@ urlpatterns = router.urls + [
     path("settings/login-page", _setting(LoginPageSettingViewSet, "settings-login-page")),
     path("settings/session", _setting(SessionSettingViewSet, "settings-session")),
     path("settings/long-term-unused", _setting(LongTermUnusedSettingViewSet, "settings-long-term-unused")),
+    # Sign-in settings, as the wire page names them (docs/wire-api.md "Sign-in settings").
+    path("login-alias", _setting(LoginAliasViewSet, "login-alias")),
+    path(
+        "tenant-settings/sub-account-password-policy",
+        _setting(SubAccountPasswordPolicyViewSet, "tenant-settings-password-policy"),
+    ),
+    path(
+        "tenant-settings/sub-account-session-policy",
+        _setting(SubAccountSessionPolicyViewSet, "tenant-settings-session-policy"),
+    ),
+    path("tenant-settings/idle-disable-settings", _setting(IdleDisableSettingsViewSet, "tenant-settings-idle-disable")),
 ]

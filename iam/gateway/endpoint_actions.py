@@ -186,6 +186,7 @@ ENDPOINT_ACTIONS: dict[tuple[str, str], Rule] = {
     ("sub-accounts", "destroy"): act("Change/deleteSubAccount", *SUB),
     ("sub-accounts", "password"): act("Change/resetSubAccountPassword", *SUB),
     ("sub-accounts", "mfa_reset"): act("Change/resetSubAccountMFA", *SUB),
+    ("sub-accounts", "mfa"): act("View/getSubAccountDetail", *SUB),
     ("sub-accounts", "groups"): by_method(
         post=membership("Change/addSubAccountToGroup", *SUB, "Group", "groupIdList"),
         delete=membership("Change/removeSubAccountFromGroup", *SUB, "Group", "groupIdList"),
@@ -252,6 +253,17 @@ ENDPOINT_ACTIONS: dict[tuple[str, str], Rule] = {
     ("settings-long-term-unused", "setting"): by_method(
         get=act("View/getResourceCount"), put=act("Change/manageLongtermUnusedDeactiveSetting")
     ),
+    ("login-alias", "setting"): by_method(get=act("View/getResourceCount"), put=act("Change/manageLoginPageSetting")),
+    ("tenant-settings-password-policy", "setting"): by_method(
+        get=act("View/getResourceCount"), put=act("Change/managePasswordSetting")
+    ),
+    ("tenant-settings-session-policy", "setting"): by_method(
+        get=act("View/getResourceCount"), put=act("Change/manageSessionSetting")
+    ),
+    ("tenant-settings-idle-disable", "setting"): by_method(
+        get=act("View/getResourceCount"), put=act("Change/manageLongtermUnusedDeactiveSetting")
+    ),
+    ("sub-accounts", "unlock"): act("Change/updateSubAccount", *SUB),
 }
 
 

@@ -6,6 +6,7 @@ import re
 from django.utils.cache import add_never_cache_headers
 
 from iam import audit
+from iam.gateway.authentication import client_ip
 
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -24,7 +25,7 @@ class RequestContextMiddleware:
         user = getattr(request, "user", None) if request.path.startswith("/admin/") else None
         actor = None
         if user is not None and getattr(user, "is_authenticated", False) and getattr(user, "is_staff", False):
-            actor = audit.Actor(f"staff:{user.get_username()}", "Staff", request.META.get("REMOTE_ADDR", ""))
+            actor = audit.Actor(f"staff:{user.get_username()}", "Staff", client_ip(request))
         request_token = audit.set_request_id(request_id)
         actor_token = audit.set_actor(actor)
         try:

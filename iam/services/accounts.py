@@ -144,8 +144,10 @@ SETTINGS_FIELDS = {
 
 
 @transaction.atomic
-def account_settings_update(*, account: Account, **changes) -> Account:
-    """Change dashboard settings (password policy, login page alias, session expiry, long-term-unused days)."""
+def account_settings_update(*, account: Account, wire_names: dict | None = None, **changes) -> Account:
+    """Change dashboard settings (password policy, login page alias, session expiry, long-term-unused days);
+    ``wire_names`` names the fields in errors as the caller's endpoint spells them."""
+    alias_field = (wire_names or {}).get("login_page_alias", "loginPageAlias")
     locked = Account.objects.select_for_update().get(pk=account.pk)
     allowed = {f for fields in SETTINGS_FIELDS.values() for f in fields}
     unknown = set(changes) - allowed
@@ -155,15 +157,13 @@ def account_settings_update(*, account: Account, **changes) -> Account:
         setattr(locked, field, value)
     if "login_page_alias" in changes and locked.login_page_alias:
         if Account.objects.filter(login_page_alias=locked.login_page_alias).exclude(pk=locked.pk).exists():
-            raise Conflict(
-                "that login page alias is already in use", field_errors=[("loginPageAlias", "already in use")]
-            )
-    full_clean(locked)
+            raise Conflict("that login page alias is already in use", field_errors=[(alias_field, "already in use")])
+    full_clean(locked, wire_names)
     try:
         with transaction.atomic():
             locked.save()
     except IntegrityError:
         raise Conflict(
-            "that login page alias is already in use", field_errors=[("loginPageAlias", "already in use")]
+            "that login page alias is already in use", field_errors=[(alias_field, "already in use")]
         ) from None
     return locked

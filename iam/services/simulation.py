@@ -10,7 +10,7 @@ from iam.models import Account, Role, SubAccount
 from iam.policy import catalog
 from iam.policy import document as policy_document
 from iam.policy.engine import EXPLICIT_DENY, CompiledPolicies, Explanation
-from iam.policy.request import Request
+from iam.policy.request import Request, action_matches
 from iam.selectors import principal_policies, role_policies
 
 MAX_PAIRS = 1000
@@ -107,6 +107,25 @@ def simulate(
                 }
             )
     return results
+
+
+def resources_named(*, subject: SimulationSubject, product: str) -> dict[str, list[str]]:
+    """For each catalog action of ``product``: the resource NRNs (patterns) the subject's Allow statements name for
+    it, so an action allowed only on some resources can be shown as such (its conditions and Denies still apply)."""
+    named: dict[str, list[str]] = {}
+    for _, statements in subject.policies:
+        for statement in statements or []:
+            if not isinstance(statement, dict) or statement.get("effect") != "Allow":
+                continue
+            for target in statement.get("targets") or []:
+                if target.get("product") not in (product, "*"):
+                    continue
+                patterns = [p for p in target.get("actions") or [] if isinstance(p, str)]
+                for action in catalog.actions_for(product):
+                    if any(action_matches(p, action.name) for p in patterns):
+                        resources = named.setdefault(action.name, [])
+                        resources.extend(r for r in target.get("resourceNrns") or [] if r not in resources)
+    return named
 
 
 def find_subject(*, account: Account, sub_account_id=None, role_no=None, documents=None) -> SimulationSubject:

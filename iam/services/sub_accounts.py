@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from iam.errors import Conflict, InvalidInput, NotFound, QuotaExceeded
 from iam.models import LOGIN_ID_RE, AccessKey, Account, Group, GroupMembership, SubAccount
@@ -152,7 +153,19 @@ def sub_account_password_reset(
             new_password, field="newPassword", min_length=locked.account.password_min_length, login_id=locked.login_id
         )
     locked.password = make_password(plain)
-    locked.save(update_fields=["password", "need_password_reset", "modified_time"])
+    # A new password also lifts a sign-in lock left by wrong ones, and its expiry counts from now.
+    locked.password_changed_time = timezone.now()
+    locked.login_failed_attempts, locked.login_locked_time = 0, None
+    locked.save(
+        update_fields=[
+            "password",
+            "need_password_reset",
+            "password_changed_time",
+            "login_failed_attempts",
+            "login_locked_time",
+            "modified_time",
+        ]
+    )
     return generated
 
 

@@ -172,3 +172,37 @@ def test_the_lockout_parameters_come_from_the_environment_and_bad_ones_stop_star
     bad = _settings_in_a_fresh_interpreter(ADMIN_SIGN_IN_LOCKOUT_BY="username,cookie")
     assert bad.returncode != 0
     assert "ADMIN_SIGN_IN_LOCKOUT_BY must be username, ip_address or both, got 'username,cookie'" in bad.stderr
+
+
+@pytest.mark.django_db
+def test_behind_a_trusted_proxy_the_lock_and_the_audit_name_the_forwarded_address(client, staff, settings):
+    settings.IAM_TRUSTED_PROXIES = ["10.0.0.0/8"]
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(
+            LOGIN,
+            {"username": "alice", "password": "wrong-password"},
+            REMOTE_ADDR="10.0.0.5",
+            HTTP_X_FORWARDED_FOR="203.0.113.7",
+        )
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"203.0.113.7"}
+    assert set(AuditEvent.objects.filter(action="Admin:signIn").values_list("source_ip", flat=True)) == {"203.0.113.7"}
+    # Another caller behind the same proxy is not locked out with the guesser (by address; bob's name is clean).
+    response = client.post(
+        LOGIN,
+        {"username": "bob", "password": PASSWORD},
+        REMOTE_ADDR="10.0.0.5",
+        HTTP_X_FORWARDED_FOR="198.51.100.9",
+    )
+    assert signed_in(response)
+
+
+@pytest.mark.django_db
+def test_an_untrusted_caller_cannot_choose_its_address_with_x_forwarded_for(client, staff, settings):
+    settings.IAM_TRUSTED_PROXIES = ["10.0.0.0/8"]
+    client.post(
+        LOGIN,
+        {"username": "alice", "password": "wrong-password"},
+        REMOTE_ADDR="192.0.2.50",
+        HTTP_X_FORWARDED_FOR="203.0.113.7",
+    )
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"192.0.2.50"}

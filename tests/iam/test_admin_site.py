@@ -284,7 +284,7 @@ def test_the_sub_account_list_has_short_columns(admin_client, tenant):
     make_sub_account(tenant, "alice")
     response = admin_client.get(url(SubAccount, "changelist"))
     headers = re.findall(r'<th scope="col" class="[^"]*column-(\w+)', response.content.decode())
-    assert headers == ["login_id", "name", "account", "active", "console", "api", "has_mfa", "last_login"]
+    assert headers == ["login_id", "name", "account", "active", "console", "api", "has_mfa", "locked", "last_login"]
 
 
 def test_the_access_key_and_audit_lists_have_compact_columns(admin_client, tenant):

@@ -72,6 +72,9 @@ def _resources(tenant):
 
 
 # (method, uri template, body template, table key); {sub}, {group}, {policy}, {role}, {key}, {event} are filled in.
+PASSWORD_POLICY = "/api/v1/tenant-settings/sub-account-password-policy"
+SESSION_POLICY = "/api/v1/tenant-settings/sub-account-session-policy"
+IDLE_DISABLE = "/api/v1/tenant-settings/idle-disable-settings"
 ENDPOINTS = [
     ("GET", "/api/v1/sub-accounts", None, ("sub-accounts", "list")),
     (
@@ -184,6 +187,16 @@ ENDPOINTS = [
     ("GET", "/api/v1/subjects/{subject}", None, ("subjects", "retrieve")),
     ("POST", "/api/v1/subjects/{subject}/enable", None, ("subjects", "enable")),
     ("POST", "/api/v1/subjects/{subject}/disable", None, ("subjects", "disable")),
+    ("POST", "/api/v1/sub-accounts/{sub}/unlock", None, ("sub-accounts", "unlock")),
+    ("GET", "/api/v1/sub-accounts/{sub}/mfa", None, ("sub-accounts", "mfa")),
+    ("GET", "/api/v1/login-alias", None, ("login-alias", "setting")),
+    ("PUT", "/api/v1/login-alias", {"loginAlias": "alpha-corp"}, ("login-alias", "setting")),
+    ("GET", PASSWORD_POLICY, None, ("tenant-settings-password-policy", "setting")),
+    ("PUT", PASSWORD_POLICY, {"minLength": 10}, ("tenant-settings-password-policy", "setting")),
+    ("GET", SESSION_POLICY, None, ("tenant-settings-session-policy", "setting")),
+    ("PUT", SESSION_POLICY, {"idleTimeoutSec": 1800}, ("tenant-settings-session-policy", "setting")),
+    ("GET", IDLE_DISABLE, None, ("tenant-settings-idle-disable", "setting")),
+    ("PUT", IDLE_DISABLE, {"use": True, "days": 180}, ("tenant-settings-idle-disable", "setting")),
 ]
 # Private CA writes have no catalog action: the root key only, whatever the sub account's policies.
 ROOT_ONLY = {

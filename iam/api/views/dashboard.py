@@ -57,3 +57,37 @@ PasswordSettingViewSet = settings_viewset(s.PasswordSettingSerializer)
 LoginPageSettingViewSet = settings_viewset(s.LoginPageSettingSerializer)
 SessionSettingViewSet = settings_viewset(s.SessionSettingSerializer)
 LongTermUnusedSettingViewSet = settings_viewset(s.LongTermUnusedSettingSerializer)
+
+
+def tenant_setting_viewset(setting_serializer):
+    """GET/PUT over one group of sign-in settings, spelled on the wire by ``setting_serializer``."""
+
+    class TenantSettingViewSet(AccountScopedViewSet):
+        """One group of the account's sign-in settings: GET shows it, PUT changes the fields sent."""
+
+        serializer_class = setting_serializer
+        filter_backends = ()
+        pagination_class = None
+
+        @extend_schema(methods=["GET"], request=None, responses=setting_serializer)
+        @extend_schema(methods=["PUT"], request=setting_serializer, responses=setting_serializer)
+        def setting(self, request):
+            account = self.account
+            if request.method == "PUT":
+                validated = valid_data(setting_serializer, request, partial=True)
+                changes = setting_serializer().changes(validated)
+                if changes:
+                    account = account_settings_update(
+                        account=account, wire_names=setting_serializer.wire_names, **changes
+                    )
+            return Response(setting_serializer(account).data)
+
+    TenantSettingViewSet.__name__ = setting_serializer.__name__.replace("Serializer", "ViewSet")
+    TenantSettingViewSet.__qualname__ = TenantSettingViewSet.__name__
+    return TenantSettingViewSet
+
+
+LoginAliasViewSet = tenant_setting_viewset(s.LoginAliasSerializer)
+SubAccountPasswordPolicyViewSet = tenant_setting_viewset(s.SubAccountPasswordPolicySerializer)
+SubAccountSessionPolicyViewSet = tenant_setting_viewset(s.SubAccountSessionPolicySerializer)
+IdleDisableSettingsViewSet = tenant_setting_viewset(s.IdleDisableSettingsSerializer)

@@ -12,6 +12,7 @@ from iam.api.views.base import AccountScopedViewSet, process_result, valid_data
 from iam.errors import InvalidInput
 from iam.models import AccessKey, PolicyAttachment, SubAccount
 from iam.services import policies as policy_services
+from iam.services import signin
 from iam.services import sub_accounts as services
 from iam.services.validation import password_problems
 
@@ -87,6 +88,19 @@ class SubAccountViewSet(mixins.ListModelMixin, AccountScopedViewSet):
     @action(detail=True, methods=["post"], url_path="mfa/reset")
     def mfa_reset(self, request, subAccountId=None):
         sub_account = services.sub_account_mfa_reset(sub_account=self.get_object())
+        return process_result(sub_account.sub_account_id)
+
+    @extend_schema(responses=s.SubAccountMfaSerializer)
+    @action(detail=True, methods=["get"], url_path="mfa")
+    def mfa(self, request, subAccountId=None):
+        """Whether MFA is mandatory and the methods registered (OTP: a TOTP app enrolled at console sign-in)."""
+        return Response(s.SubAccountMfaSerializer(self.get_object()).data)
+
+    @extend_schema(request=None, responses=s.ProcessResultSerializer)
+    @action(detail=True, methods=["post"])
+    def unlock(self, request, subAccountId=None):
+        """Lift the console sign-in lock that too many wrong passwords left."""
+        sub_account = signin.sub_account_sign_in_unlock(sub_account=self.get_object())
         return process_result(sub_account.sub_account_id)
 
     @extend_schema(request=s.GroupIdListSerializer, responses=s.ProcessResultSerializer)
