@@ -327,3 +327,50 @@ def test_a_role_sits_in_one_profile_only_even_in_the_database(workload):
     second = profiles.profile_create(account=workload.tenant.account, name="second")
     with pytest.raises(IntegrityError), transaction.atomic():
         ProfileRole.objects.create(profile=second, role=workload.role)
+
+
+def test_a_leaf_not_yet_valid_or_a_ca_certificate_as_leaf_is_refused(workload):
+    key = ec.generate_private_key(ec.SECP256R1())
+    early = leaf_signed_by(workload, key)
+    early = (
+        x509.CertificateBuilder()
+        .subject_name(early.subject)
+        .issuer_name(early.issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(pki.now() + dt.timedelta(days=1))
+        .not_valid_after(pki.now() + dt.timedelta(days=10))
+        .sign(_ca_key(workload.ca), hashes.SHA256())
+    )
+    assert call(workload.body(), key, early)[0].status_code == 403
+    ca_certificate = x509.load_pem_x509_certificate(workload.ca.certificate_pem.encode())
+    response, _ = call(workload.body(), _ca_key(workload.ca), ca_certificate)  # the CA's own key signs: still no
+    assert response.status_code == 403
+    assert not AccessKey.objects.filter(role=workload.role).exists()
+
+
+def test_a_role_that_is_not_a_service_role_is_refused_even_if_mapped(workload):
+    server_role = role_create(account=workload.tenant.account, name="server-role", role_type=Role.SERVER)
+    ProfileRole.objects.create(profile=workload.profile, role=server_role)  # what the services never allow
+    response, _ = call(workload.body(roleNrn=server_role.nrn), workload.key, workload.certificate)
+    assert response.status_code == 403 and "Service roles" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        x509_signing.TIMESTAMP_HEADER,
+        x509_signing.ALGORITHM_HEADER,
+        x509_signing.CERTIFICATE_HEADER,
+        x509_signing.CHAIN_HEADER,
+        x509_signing.SIGNATURE_HEADER,
+    ],
+)
+@pytest.mark.parametrize("garbage", ["", "%%%", "\x00", "A" * 20_000, "-1", "MIIB", "a,b,c,d,e,f,g"])
+def test_garbage_in_any_header_is_a_4xx_and_issues_nothing(workload, header, garbage):
+    response, _ = call(workload.body(), workload.key, workload.certificate, headers={header: garbage})
+    if header == x509_signing.CHAIN_HEADER and garbage == "":
+        assert response.status_code == 201  # an empty chain is no chain
+        return
+    assert 400 <= response.status_code < 500, response.content
+    assert not AccessKey.objects.filter(role=workload.role).exists()
