@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils.module_loading import import_string
 
-from iam.gateway.principals import Principal
+from iam.gateway.principals import ROLE, SUB_ACCOUNT, Principal
 from iam.policy import catalog, nrn
 from iam.policy.engine import ALLOWED, CompiledPolicies, Explanation
 from iam.policy.request import Request
@@ -73,13 +73,22 @@ class RequestContext(Mapping):
         return len(self._values) + len(self._tags())
 
 
+# ncp:principalType as NCP's policies spell it (its condition key reference): a sub account is IamUser, a role
+# session (a switched role, a server's role, an External Access session) IamRole.
+CONDITION_PRINCIPAL_TYPES = {SUB_ACCOUNT: "IamUser", ROLE: "IamRole"}
+
+
+def condition_principal_type(principal_type: str) -> str:
+    return CONDITION_PRINCIPAL_TYPES.get(principal_type, principal_type)
+
+
 def principal_context(principal: Principal, *, request_tags: dict | None = None) -> dict:
     """The condition keys every request of this principal carries."""
     values = {
         "ncp:principalName": principal.name,
         "ncp:principalId": principal.principal_id,
         "ncp:principaluuid": principal.principal_id,
-        "ncp:principalType": principal.principal_type,
+        "ncp:principalType": condition_principal_type(principal.principal_type),
         "ncp:CurrentTime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "ncp:MultiFactorAuthPresent": principal.mfa_present,
     }

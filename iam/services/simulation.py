@@ -4,8 +4,8 @@ import uuid
 from dataclasses import dataclass
 
 from iam.errors import InvalidInput, NotFound
-from iam.gateway.authz import principal_context, role_session_forbidden
-from iam.gateway.principals import sub_account_principal
+from iam.gateway.authz import condition_principal_type, principal_context, role_session_forbidden
+from iam.gateway.principals import ROLE, sub_account_principal
 from iam.models import Account, Role, SubAccount
 from iam.policy import catalog
 from iam.policy import document as policy_document
@@ -39,7 +39,11 @@ def subject_for_sub_account(*, account: Account, sub_account: SubAccount) -> Sim
 def subject_for_role(*, role: Role) -> SimulationSubject:
     return SimulationSubject(
         role_policies(role_id=role.pk),
-        {"ncp:principalType": "Role", "ncp:principalName": role.name, "ncp:principalId": role.role_no},
+        {
+            "ncp:principalType": condition_principal_type(ROLE),
+            "ncp:principalName": role.name,
+            "ncp:principalId": role.role_no,
+        },
         role_session=True,
     )
 

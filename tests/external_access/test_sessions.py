@@ -374,3 +374,31 @@ def test_garbage_in_any_header_is_a_4xx_and_issues_nothing(workload, header, gar
         return
     assert 400 <= response.status_code < 500, response.content
     assert not AccessKey.objects.filter(role=workload.role).exists()
+
+
+def test_the_session_carries_iamrole_and_externalaccess_in_conditions(api, workload):
+    from iam.models import Policy
+    from tests.conftest import Credentials
+
+    Policy.objects.filter(account=workload.tenant.account, name="read-groups").update(
+        permissions=[
+            {
+                **READ_GROUPS[0],
+                "condition": {
+                    "StringEquals": {
+                        "ncp:principalType": ["IamRole"],
+                        "ncp:sourceIdentityType": ["ExternalAccess"],
+                    }
+                },
+            }
+        ]  # fmt: skip
+    )
+    type(workload.tenant.account).objects.filter(pk=workload.tenant.account.pk).update(authz_version=999)
+    credential = call(workload.body(), workload.key, workload.certificate)[0].json()["credential"]
+    keys = Credentials(credential["accessKey"], credential["keySecret"])
+    assert api.call("GET", "/api/v1/groups", creds=keys).status_code == 200
+    Policy.objects.filter(account=workload.tenant.account, name="read-groups").update(
+        permissions=[{**READ_GROUPS[0], "condition": {"StringEquals": {"ncp:sourceIdentityType": ["SubAccount"]}}}]
+    )
+    type(workload.tenant.account).objects.filter(pk=workload.tenant.account.pk).update(authz_version=1000)
+    assert api.call("GET", "/api/v1/groups", creds=keys).status_code == 401

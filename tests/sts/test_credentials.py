@@ -516,7 +516,7 @@ def test_source_identity_and_principal_type_condition_keys(api, tenant):
             "StringEquals": {
                 "ncp:sourceIdentityId": [str(alice.sub_account_id)],
                 "ncp:sourceIdentityType": ["SubAccount"],
-                "ncp:principalType": ["Role"],
+                "ncp:principalType": ["IamRole"],  # as NCP's condition key reference spells a role
             }
         },
     )
