@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from external_access import x509 as x509_input
 from external_access.models import Crl, RevokedSerial, TrustAnchor
+from external_access.services.common import set_enabled
 from external_access.services.trust_anchors import trust_anchor_certificates
 from iam import outbox
 from iam.errors import Conflict, InvalidInput
@@ -108,9 +109,7 @@ def crl_update(*, crl: Crl, **changes) -> Crl:
 
 
 def crl_set_enabled(*, crl: Crl, enabled: bool) -> Crl:
-    crl.enabled = enabled
-    crl.save(update_fields=["enabled", "update_time"])
-    return crl
+    return set_enabled(crl, enabled)
 
 
 def crl_delete(*, crl: Crl) -> None:

@@ -2,31 +2,17 @@
 A role sits in at most one profile (the database's unique role column decides between parallel requests); a profile
 may hold no role at all."""
 
-import re
 import uuid
 
 from django.db import IntegrityError, transaction
 
 from external_access.models import Profile, ProfileRole
+from external_access.services.common import checked_description, checked_enabled, checked_name, set_enabled
 from iam.errors import Conflict, InvalidInput, NotFound
 from iam.models import Account, Role
 
-NAME_RE = re.compile(r"^[^\W\d_][\w.-]{2,29}$")
-DESCRIPTION_MAX_BYTES = 300
 MAX_PROFILES_PER_ACCOUNT = 100
 MAX_ROLES_PER_PROFILE = 50
-
-
-def _name(value) -> str:
-    if not isinstance(value, str) or not NAME_RE.match(value):
-        raise InvalidInput.field("name", "3-30 letters, digits, '.', '_' or '-', starting with a letter")
-    return value
-
-
-def _description(value) -> str:
-    if not isinstance(value, str) or len(value.encode("utf-8", "replace")) > DESCRIPTION_MAX_BYTES:
-        raise InvalidInput.field("description", f"must be text of at most {DESCRIPTION_MAX_BYTES} bytes")
-    return value
 
 
 def _duration(value) -> int:
@@ -38,12 +24,6 @@ def _duration(value) -> int:
         raise InvalidInput.field(
             "durationSeconds", f"must be whole seconds from {Profile.MIN_DURATION} to {Profile.MAX_DURATION}"
         )
-    return value
-
-
-def _enabled(value) -> bool:
-    if not isinstance(value, bool):
-        raise InvalidInput.field("enabled", "must be true or false")
     return value
 
 
@@ -98,10 +78,10 @@ def profile_create(
     *, account: Account, name, description="", duration_seconds=Profile.DEFAULT_DURATION, enabled=False, role_ids=()
 ) -> Profile:
     fields = {
-        "name": _name(name),
-        "description": _description(description),
+        "name": checked_name(name),
+        "description": checked_description(description),
         "duration_seconds": _duration(duration_seconds),
-        "enabled": _enabled(enabled),
+        "enabled": checked_enabled(enabled),
     }
     roles = _roles(account, list(role_ids) if isinstance(role_ids, tuple) else role_ids)
     if Profile.objects.filter(account=account).count() >= MAX_PROFILES_PER_ACCOUNT:
@@ -121,9 +101,9 @@ def profile_update(*, profile: Profile, **changes) -> Profile:
     if unknown:
         raise InvalidInput.field(sorted(unknown)[0], "cannot be changed here")
     if "name" in changes:
-        profile.name = _name(changes["name"])
+        profile.name = checked_name(changes["name"])
     if "description" in changes:
-        profile.description = _description(changes["description"])
+        profile.description = checked_description(changes["description"])
     if "duration_seconds" in changes:
         profile.duration_seconds = _duration(changes["duration_seconds"])
     roles = _roles(profile.account, changes["role_ids"]) if "role_ids" in changes else None
@@ -138,9 +118,7 @@ def profile_update(*, profile: Profile, **changes) -> Profile:
 
 
 def profile_set_enabled(*, profile: Profile, enabled: bool) -> Profile:
-    profile.enabled = enabled
-    profile.save(update_fields=["enabled", "update_time"])
-    return profile
+    return set_enabled(profile, enabled)
 
 
 def profile_delete(*, profile: Profile) -> None:

@@ -2,9 +2,8 @@
 disable them (a disabled subject gets no session)."""
 
 from external_access.models import Subject
+from external_access.services.common import set_enabled
 
 
 def subject_set_enabled(*, subject: Subject, enabled: bool) -> Subject:
-    subject.enabled = enabled
-    subject.save(update_fields=["enabled", "update_time"])
-    return subject
+    return set_enabled(subject, enabled)

@@ -1,7 +1,6 @@
 """Trust anchors: what a workload's certificate must chain to (one of the account's private CAs, or a bundle of an
 outside CA's certificates, each checked to be a CA certificate)."""
 
-import re
 import uuid
 
 from cryptography import x509
@@ -9,12 +8,10 @@ from django.db import IntegrityError, transaction
 
 from external_access import x509 as x509_input
 from external_access.models import CertificateAuthority, TrustAnchor
+from external_access.services.common import checked_description, checked_enabled, checked_name, set_enabled
 from iam.errors import Conflict, InvalidInput, NotFound
 from iam.models import Account
 
-# NCP: 3-30 letters (Korean, Latin, Japanese: any letter here), digits and ". _ -", starting with a letter.
-NAME_RE = re.compile(r"^[^\W\d_][\w.-]{2,29}$")
-DESCRIPTION_MAX_BYTES = 300
 MAX_TRUST_ANCHORS_PER_ACCOUNT = 50
 SOURCE_FIELD = "source.sourceData"
 
@@ -25,18 +22,6 @@ def is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _name(value) -> str:
-    if not isinstance(value, str) or not NAME_RE.match(value):
-        raise InvalidInput.field("name", "3-30 letters, digits, '.', '_' or '-', starting with a letter")
-    return value
-
-
-def _description(value) -> str:
-    if not isinstance(value, str) or len(value.encode("utf-8", "replace")) > DESCRIPTION_MAX_BYTES:
-        raise InvalidInput.field("description", f"must be text of at most {DESCRIPTION_MAX_BYTES} bytes")
-    return value
 
 
 def _source(account: Account, source) -> dict:
@@ -65,9 +50,8 @@ def _source(account: Account, source) -> dict:
 
 
 def trust_anchor_create(*, account: Account, name, source, description="", enabled=False) -> TrustAnchor:
-    fields = {"name": _name(name), "description": _description(description), **_source(account, source)}
-    if not isinstance(enabled, bool):
-        raise InvalidInput.field("enabled", "must be true or false")
+    fields = {"name": checked_name(name), "description": checked_description(description), **_source(account, source)}
+    checked_enabled(enabled)
     if TrustAnchor.objects.filter(account=account).count() >= MAX_TRUST_ANCHORS_PER_ACCOUNT:
         raise Conflict(f"an account has at most {MAX_TRUST_ANCHORS_PER_ACCOUNT} trust anchors")
     try:
@@ -86,9 +70,9 @@ def trust_anchor_update(*, trust_anchor: TrustAnchor, **changes) -> TrustAnchor:
         field = sorted(unknown)[0]
         raise InvalidInput.field(field, "cannot be changed here (enable and disable have their own calls)")
     if "name" in changes:
-        trust_anchor.name = _name(changes["name"])
+        trust_anchor.name = checked_name(changes["name"])
     if "description" in changes:
-        trust_anchor.description = _description(changes["description"])
+        trust_anchor.description = checked_description(changes["description"])
     if "source" in changes:
         for field, value in _source(trust_anchor.account, changes["source"]).items():
             setattr(trust_anchor, field, value)
@@ -103,9 +87,7 @@ def trust_anchor_update(*, trust_anchor: TrustAnchor, **changes) -> TrustAnchor:
 
 
 def trust_anchor_set_enabled(*, trust_anchor: TrustAnchor, enabled: bool) -> TrustAnchor:
-    trust_anchor.enabled = enabled
-    trust_anchor.save(update_fields=["enabled", "update_time"])
-    return trust_anchor
+    return set_enabled(trust_anchor, enabled)
 
 
 def trust_anchor_delete(*, trust_anchor: TrustAnchor) -> None:
