@@ -137,3 +137,27 @@ def test_docs_page_needs_no_signature_and_no_cdn(client):
         assert url.startswith("/static/drf_spectacular_sidecar/"), url
         assert finders.find(url.removeprefix("/static/")) is not None, url
     assert not re.search(r"https?://(?!127\.0\.0\.1|localhost)", html), "the docs page names another site"
+
+
+def test_policy_resources_is_typed(tmp_path):
+    """GET /policies/{id}/resources is described field by field, not as a free-form object."""
+    target = tmp_path / "openapi.yaml"
+    call_command("spectacular", "--file", str(target))
+    schema = yaml.safe_load(target.read_text())
+    response = schema["paths"]["/api/v1/policies/{policyId}/resources"]["get"]["responses"]["200"]
+    assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/PolicyResources"}
+    components = schema["components"]["schemas"]
+    resources = components["PolicyResources"]
+    assert sorted(resources["required"]) == ["groups", "roles", "subAccounts"]
+    assert resources["properties"]["roles"] == {
+        "type": "array",
+        "items": {"$ref": "#/components/schemas/PolicyRoleResource"},
+    }
+    assert set(components["PolicySubAccountResource"]["properties"]) == {
+        "subAccountId",
+        "loginId",
+        "name",
+        "attachTime",
+    }
+    assert components["PolicyGroupResource"]["properties"]["groupId"] == {"type": "string", "format": "uuid"}
+    assert components["PolicyRoleResource"]["properties"]["attachTime"] == {"type": "string", "format": "date-time"}

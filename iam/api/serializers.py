@@ -281,6 +281,33 @@ class PolicyDetailSerializer(PolicySerializer):
         fields = PolicySerializer.Meta.fields + ["permissions"]
 
 
+class PolicySubAccountResourceSerializer(serializers.Serializer):
+    subAccountId = serializers.UUIDField()
+    loginId = serializers.CharField()
+    name = serializers.CharField()
+    attachTime = serializers.DateTimeField()
+
+
+class PolicyGroupResourceSerializer(serializers.Serializer):
+    groupId = serializers.UUIDField()
+    groupName = serializers.CharField()
+    attachTime = serializers.DateTimeField()
+
+
+class PolicyRoleResourceSerializer(serializers.Serializer):
+    roleNo = serializers.CharField()
+    roleName = serializers.CharField()
+    attachTime = serializers.DateTimeField()
+
+
+class PolicyResourcesSerializer(serializers.Serializer):
+    """GET /policies/{id}/resources: where the policy is attached in the caller's account."""
+
+    subAccounts = PolicySubAccountResourceSerializer(many=True)
+    groups = PolicyGroupResourceSerializer(many=True)
+    roles = PolicyRoleResourceSerializer(many=True)
+
+
 class PolicyResourcesDetachSerializer(serializers.Serializer):
     subAccountIdList = serializers.ListField(
         child=serializers.CharField(max_length=64, trim_whitespace=False), required=False, max_length=500

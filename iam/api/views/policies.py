@@ -53,13 +53,13 @@ class PolicyViewSet(mixins.ListModelMixin, AccountScopedViewSet):
         services.policy_delete(policy=policy)
         return process_result(policy.policy_id)
 
-    @extend_schema(methods=["GET"], request=None, responses=dict)
+    @extend_schema(methods=["GET"], request=None, responses=s.PolicyResourcesSerializer)
     @extend_schema(methods=["DELETE"], request=s.PolicyResourcesDetachSerializer, responses=s.ProcessResultSerializer)
     @action(detail=True, methods=["get", "delete"])
     def resources(self, request, policyId=None):
         policy = self.get_object()
         if request.method in ("GET", "HEAD"):
-            return Response(policy_resources(policy=policy, account=self.account))
+            return Response(s.PolicyResourcesSerializer(policy_resources(policy=policy, account=self.account)).data)
         data = valid_data(s.PolicyResourcesDetachSerializer, request)
         services.policy_resources_detach(
             policy=policy,
