@@ -261,6 +261,13 @@ IAM_MAX_ACCESS_KEYS_PER_SUB_ACCOUNT = env_int("IAM_MAX_ACCESS_KEYS_PER_SUB_ACCOU
 IAM_MAX_ROOT_ACCESS_KEYS = env_int("IAM_MAX_ROOT_ACCESS_KEYS", 2)
 # Unexpired STS temporary keys (its own and the role sessions it started) a sub account may hold at once.
 IAM_MAX_TEMPORARY_KEYS_PER_SUB_ACCOUNT = env_int("IAM_MAX_TEMPORARY_KEYS_PER_SUB_ACCOUNT", 50)
+IAM_MAX_SERVERS = env_int("IAM_MAX_SERVERS", 1000)
+# Server role keys from the metadata endpoint (/latest/meta-data/iam/security-credentials): how long one lives; the
+# same key is handed out until two thirds of its life have passed, then a new one (NCP's SDK refreshes 15 min early).
+IAM_SERVER_ROLE_KEY_SECONDS = env_int("IAM_SERVER_ROLE_KEY_SECONDS", 21_600)
+# Whether the metadata endpoint may recognise a registered server by the address it calls from (the SDKs send no
+# token). Off where callers share addresses; the X-Ncloud-Metadata-Token header works either way.
+IAM_METADATA_BY_ADDRESS = env_bool("IAM_METADATA_BY_ADDRESS", True)
 # Wrong MFA codes in a row (POST /credentials) before the device is locked, and for how long.
 IAM_MFA_MAX_FAILURES = env_int("IAM_MFA_MAX_FAILURES", 5)
 IAM_MFA_LOCK_SECONDS = env_int("IAM_MFA_LOCK_SECONDS", 300)

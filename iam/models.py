@@ -14,6 +14,8 @@ from iam.querysets import AccessKeyQuerySet, AccountScopedQuerySet, AuditEventQu
 LOGIN_ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9.@_-]{2,59}$")
 POLICY_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{2,29}$")
 LOGIN_PAGE_ALIAS_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+SERVER_INSTANCE_NO_RE = re.compile(r"^[1-9][0-9]{0,19}$")
+SERVER_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{1,28}[a-z0-9]$")
 
 
 class Account(models.Model):
@@ -282,6 +284,104 @@ class Role(models.Model):
             raise ValidationError(errors)
 
 
+class Server(models.Model):
+    """A server registered in an account's inventory: what a Server role is attached to (one role at most), and who
+    may read that role's keys from the metadata endpoint (by its registered address or its metadata token)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="servers")
+    server_instance_no = models.CharField(max_length=20)
+    name = models.CharField(max_length=30)
+    private_ip = models.GenericIPAddressField(null=True, blank=True, unpack_ipv4=True)
+    public_ip = models.GenericIPAddressField(null=True, blank=True, unpack_ipv4=True)
+    # A server has at most one role: a single foreign key, so the database itself holds the rule.
+    role = models.ForeignKey(Role, on_delete=models.SET_NULL, null=True, blank=True, related_name="servers")
+    # SHA-256 of the per-server metadata token (the token is shown once, when set); "" when none.
+    metadata_token_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
+    tags = models.JSONField(default=dict, blank=True)
+    create_time = models.DateTimeField(auto_now_add=True)
+    modified_time = models.DateTimeField(auto_now=True)
+
+    objects = AccountScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint("account", "server_instance_no", name="uniq_server_instance_no_per_account"),
+            models.UniqueConstraint("account", "name", name="uniq_server_name_per_account"),
+            models.UniqueConstraint(
+                "account",
+                "private_ip",
+                condition=Q(private_ip__isnull=False),
+                name="uniq_server_private_ip_per_account",
+            ),
+            # A public address is the caller's own on the internet: one server anywhere.
+            models.UniqueConstraint("public_ip", condition=Q(public_ip__isnull=False), name="uniq_server_public_ip"),
+            models.UniqueConstraint(
+                "metadata_token_hash", condition=~Q(metadata_token_hash=""), name="uniq_server_metadata_token"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.server_instance_no})"
+
+    @property
+    def nrn(self) -> str:
+        return nrn.server_nrn(self.account.member_no, self.server_instance_no)
+
+    def clean(self) -> None:
+        errors = {}
+        if not SERVER_INSTANCE_NO_RE.match(self.server_instance_no or ""):
+            errors["server_instance_no"] = "must be 1-20 digits, not starting with 0"
+        if not SERVER_NAME_RE.match(self.name or ""):
+            errors["name"] = (
+                "3-30 lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen"
+            )
+        if self.role_id is not None and self.role.role_type != Role.SERVER:
+            errors["role"] = "only a Server role can be attached to a server"
+        if errors:
+            raise ValidationError(errors)
+
+
+class RoleAccountTarget(models.Model):
+    """A main account named as a target of an Account role: its sub accounts may switch to the role once that
+    account's own policies allow Change/switchRole on it (naming the account grants nothing by itself)."""
+
+    role = models.ForeignKey(Role, on_delete=models.CASCADE, related_name="account_targets")
+    target_account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="role_grants")
+    create_time = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint("role", "target_account", name="uniq_role_account_target")]
+
+    def __str__(self) -> str:
+        return f"{self.role} -> {self.target_account}"
+
+
+class RoleServiceTarget(models.Model):
+    """A service that may assume a Service role (External Access sessions, for one)."""
+
+    EXTERNAL_ACCESS = "ExternalAccess"
+    SERVICE_CHOICES = [
+        (EXTERNAL_ACCESS, "External Access"),
+        ("CloudFunctions", "Cloud Functions"),
+        ("SourceDeploy", "SourceDeploy"),
+        ("DataFlow", "Data Flow"),
+        ("CloudLogAnalytics", "Cloud Log Analytics"),
+    ]
+
+    role = models.ForeignKey(Role, on_delete=models.CASCADE, related_name="service_targets")
+    service = models.CharField(max_length=40, choices=SERVICE_CHOICES)
+    create_time = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint("role", "service", name="uniq_role_service_target")]
+
+    def __str__(self) -> str:
+        return f"{self.role} -> {self.service}"
+
+
 class PolicyAttachment(models.Model):
     """A policy attached to exactly one sub account, group or role of the policy's account."""
 
@@ -346,6 +446,14 @@ class AccessKey(models.Model):
     role = models.ForeignKey(
         "Role", on_delete=models.CASCADE, null=True, blank=True, related_name="session_keys", help_text="role sessions"
     )
+    server = models.ForeignKey(
+        Server,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="session_keys",
+        help_text="a Server role session read from the metadata endpoint: the server it was issued to",
+    )
     source_identity_type = models.CharField(max_length=40, blank=True, default="")
     source_identity_id = models.CharField(max_length=200, blank=True, default="")
     mfa_present = models.BooleanField(default=False, help_text="issued after a valid MFA token code")
@@ -374,6 +482,9 @@ class AccessKey(models.Model):
             models.CheckConstraint(
                 condition=Q(role__isnull=True) | Q(kind="TEMPORARY"),
                 name="only_temporary_keys_have_a_role",
+            ),
+            models.CheckConstraint(
+                condition=Q(server__isnull=True) | Q(role__isnull=False), name="server_keys_are_role_sessions"
             ),
         ]
         indexes = [models.Index(fields=["kind", "expire_time"], name="accesskey_kind_expire")]

@@ -7,7 +7,7 @@ from django.db import connections, router
 from django.db.models import Q
 
 from iam.gateway.principals import ROLE, SUB_ACCOUNT, Principal
-from iam.models import AccessKey, Group, Policy, PolicyAttachment, Role, SubAccount
+from iam.models import AccessKey, Group, Policy, PolicyAttachment, Role, Server, SubAccount
 from iam.policy import nrn
 
 # What a signed call's key is read with: (related model, the key's foreign key, joined when the key has none too).
@@ -120,6 +120,9 @@ def resource_tags(*, account_id: int, resource_nrn: str) -> dict:
         parsed = nrn.parse(resource_nrn)
     except nrn.InvalidNrn:
         return {}
+    if (parsed.product, parsed.resource_type) == (nrn.VPC_SERVER, "Server"):
+        row = Server.objects.filter(server_instance_no=parsed.resource_id, account_id=account_id)
+        return next(iter(row.values_list("tags", flat=True)), None) or {}
     model_field = _TAGGED.get(parsed.resource_type)
     if parsed.product != nrn.IAM or model_field is None:
         return {}
@@ -172,3 +175,21 @@ def policy_resources(*, policy: Policy, account) -> dict:
 def attached_policies(**target) -> list[Policy]:
     """The policies attached directly to one sub account, group or role."""
     return [a.policy for a in PolicyAttachment.objects.filter(**target).select_related("policy")]
+
+
+def role_servers(*, role: Role) -> list:
+    """The servers a Server role is attached to."""
+    return list(role.servers.order_by("server_instance_no"))
+
+
+def role_account_targets(*, role: Role) -> list:
+    """The main accounts an Account role names as targets (its own first)."""
+    return sorted(
+        role.account_targets.select_related("target_account", "role"),
+        key=lambda t: (t.target_account_id != role.account_id, t.pk),
+    )
+
+
+def role_service_targets(*, role: Role) -> list:
+    """The services that may assume a Service role."""
+    return list(role.service_targets.order_by("service"))

@@ -8,4 +8,4 @@ once, in a message after saving. System-managed policies are read-only.
 """
 
 # Importing the modules registers their admins (admin autodiscovery imports this package).
-from iam.admin import accounts, operations, resources, sub_accounts  # noqa: F401
+from iam.admin import accounts, operations, resources, servers, sub_accounts  # noqa: F401

@@ -10,7 +10,7 @@ import re
 from django import forms
 
 from iam.errors import InvalidInput, ServiceError
-from iam.models import Account, Group, GroupMembership, Policy, PolicyAttachment, Role, SubAccount
+from iam.models import Account, Group, GroupMembership, Policy, PolicyAttachment, Role, Server, SubAccount
 from iam.policy import catalog, nrn
 from iam.services import validation
 
@@ -460,10 +460,8 @@ class RoleCreateForm(ServiceModelForm):
         model = Role
         fields = ("account", "name", "role_type", "session_expiration_sec", "description", "tags")
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # Single Sign-On roles are made by the Single Sign-On service, never by hand.
-        self.fields["role_type"].choices = [c for c in Role.TYPE_CHOICES if c[0] != Role.SINGLE_SIGN_ON]
+    # Single Sign-On roles are offered too: Ncloud Single Sign-On is not part of this service, so staff stand in for
+    # it here (the API refuses to create, change or delete them).
 
 
 class RoleChangeForm(ServiceModelForm):
@@ -474,6 +472,45 @@ class RoleChangeForm(ServiceModelForm):
     class Meta:
         model = Role
         fields = ("name", "active", "session_expiration_sec", "description", "tags")
+
+
+_SERVER_NAMES = {
+    "serverName": "name",
+    "serverInstanceNo": "server_instance_no",
+    "privateIp": "private_ip",
+    "publicIp": "public_ip",
+    "roleNo": "role",
+    "serverInstanceNoList": "role",
+}
+
+
+class ServerCreateForm(ServiceModelForm):
+    """A server registered by staff; its metadata token is shown once after saving."""
+
+    tags = TagsField(label="Tags")
+    service_field_names = _SERVER_NAMES
+
+    class Meta:
+        model = Server
+        fields = ("account", "server_instance_no", "name", "private_ip", "public_ip", "tags")
+
+
+class ServerChangeForm(ServiceModelForm):
+    """A server's name, addresses, tags and role (a Server role of its own account, or none)."""
+
+    tags = TagsField(label="Tags")
+    service_field_names = _SERVER_NAMES
+
+    class Meta:
+        model = Server
+        fields = ("name", "private_ip", "public_ip", "role", "tags")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "role" in self.fields and self.instance.pk:
+            self.fields["role"].queryset = Role.objects.filter(
+                account_id=self.instance.account_id, role_type=Role.SERVER
+            ).order_by("name")
 
 
 # Inline rows ------------------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from iam.admin import forms as iam_forms
 from iam.admin.base import CATALOG, AuditedAdmin, ServiceAdmin, changes
 from iam.admin.inlines import GroupMemberInline, PolicyAttachmentInline, PolicyUsageInline, target_label
 from iam.admin.permissions import EffectivePermissionsMixin
+from iam.admin.servers import RoleAccountTargetInline, RoleServerInline, RoleServiceTargetInline
 from iam.models import Group, Policy, PolicyAttachment, Role
 from iam.services import groups as group_services
 from iam.services import policies as policy_services
@@ -145,7 +146,7 @@ class RoleAdmin(EffectivePermissionsMixin, ServiceAdmin):
     list_filter = ("role_type", "active", "account")
     search_fields = ("name", "description", "=role_no", "=account__member_no")
     autocomplete_fields = ("account",)
-    inlines = [PolicyAttachmentInline]
+    inlines = [PolicyAttachmentInline, RoleServerInline, RoleAccountTargetInline, RoleServiceTargetInline]
     add_fieldsets = (
         (None, {"fields": ("account", "name", "role_type", "session_expiration_sec", "description", "tags")}),
     )
@@ -172,14 +173,26 @@ class RoleAdmin(EffectivePermissionsMixin, ServiceAdmin):
             session_expiration_sec=cd.get("session_expiration_sec"),
             description=cd.get("description") or "",
             tags=cd.get("tags"),
+            by_staff=True,
         )
+
+    def get_inlines(self, request, obj):
+        # Each role type shows the targets it can have.
+        if obj is None:
+            return []
+        targets = {
+            Role.SERVER: RoleServerInline,
+            Role.ACCOUNT: RoleAccountTargetInline,
+            Role.SERVICE: RoleServiceTargetInline,
+        }
+        return [PolicyAttachmentInline] + ([targets[obj.role_type]] if obj.role_type in targets else [])
 
     def service_update(self, request, obj, form):
         updates = changes(form, {"name", "description", "session_expiration_sec", "tags", "active"})
-        return role_services.role_update(role=obj, **updates) if updates else obj
+        return role_services.role_update(role=obj, by_staff=True, **updates) if updates else obj
 
     def service_delete(self, request, obj):
-        role_services.role_delete(role=obj)
+        role_services.role_delete(role=obj, by_staff=True)
 
 
 # Attachments: listed for search, detached here or on their owners ----------------------------------------------

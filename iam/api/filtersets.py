@@ -8,7 +8,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.filters import BaseFilterBackend
 
 from iam.errors import InvalidInput
-from iam.models import AuditEvent, Group, Policy, Role, SubAccount
+from iam.models import AuditEvent, Group, Policy, Role, Server, SubAccount
 
 
 def StrictBooleanFilter(**kwargs) -> django_filters.TypedChoiceFilter:  # noqa: N802 (reads like a filter class)
@@ -50,6 +50,15 @@ class RoleFilterSet(django_filters.FilterSet):
     class Meta:
         model = Role
         fields = ["roleType", "active"]
+
+
+class ServerFilterSet(django_filters.FilterSet):
+    roleNo = django_filters.CharFilter(field_name="role__role_no", max_length=40)
+    hasRole = django_filters.BooleanFilter(field_name="role", lookup_expr="isnull", exclude=True)
+
+    class Meta:
+        model = Server
+        fields = ["roleNo", "hasRole"]
 
 
 class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):

@@ -6,7 +6,7 @@ from functools import cached_property
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from iam.models import AccessKey, AuditEvent, Group, Policy, Role, SubAccount
+from iam.models import AccessKey, AuditEvent, Group, Policy, Role, RoleServiceTarget, Server, SubAccount
 
 
 class ProcessResultSerializer(serializers.Serializer):
@@ -430,6 +430,114 @@ class RoleDetailSerializer(RoleSerializer):
 
     def get_policies(self, obj) -> list[dict]:
         return PolicyRefSerializer([a.policy for a in obj.policy_attachments.all()], many=True).data
+
+
+# Role targets -------------------------------------------------------------------------------------------------
+
+
+class RoleServerListSerializer(serializers.Serializer):
+    serverInstanceNoList = serializers.ListField(
+        child=serializers.RegexField(r"^[1-9][0-9]{0,19}$", max_length=20), min_length=1, max_length=100
+    )
+
+
+class RoleServerSerializer(serializers.Serializer):
+    serverInstanceNo = serializers.CharField(source="server_instance_no")
+    serverName = serializers.CharField(source="name")
+    privateIp = serializers.IPAddressField(source="private_ip", allow_null=True)
+    publicIp = serializers.IPAddressField(source="public_ip", allow_null=True)
+
+
+class RoleAccountTargetWriteSerializer(serializers.Serializer):
+    own = serializers.BooleanField(required=False, default=False, help_text="name the role's own account")
+    accountName = serializers.CharField(required=False, max_length=100, help_text="another main account's name")
+    loginId = serializers.CharField(required=False, max_length=100, help_text="a login ID of that account")
+
+    def validate(self, attrs):
+        if attrs.get("own"):
+            if attrs.get("accountName") or attrs.get("loginId"):
+                raise serializers.ValidationError({"own": "name either the own account or another one, not both"})
+            return attrs
+        errors = {f: "is required to name another account" for f in ("accountName", "loginId") if not attrs.get(f)}
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class RoleAccountTargetSerializer(serializers.Serializer):
+    memberNo = serializers.IntegerField(source="target_account.member_no")
+    accountName = serializers.CharField(source="target_account.name")
+    own = serializers.SerializerMethodField()
+    createTime = serializers.DateTimeField(source="create_time")
+
+    def get_own(self, obj) -> bool:
+        return obj.target_account_id == obj.role.account_id
+
+
+class MemberNoListSerializer(serializers.Serializer):
+    memberNoList = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=100)
+
+
+class RoleServiceListSerializer(serializers.Serializer):
+    serviceList = serializers.ListField(
+        child=serializers.ChoiceField(choices=[c for c, _ in RoleServiceTarget.SERVICE_CHOICES]),
+        min_length=1,
+        max_length=20,
+    )
+
+
+class RoleServiceTargetSerializer(serializers.Serializer):
+    service = serializers.CharField()
+    serviceName = serializers.CharField(source="get_service_display")
+    createTime = serializers.DateTimeField(source="create_time")
+
+
+# Servers ------------------------------------------------------------------------------------------------------
+
+
+class ServerWriteSerializer(serializers.Serializer):
+    serverInstanceNo = serializers.RegexField(
+        r"^[1-9][0-9]{0,19}$", source="server_instance_no", max_length=20, help_text="1-20 digits"
+    )
+    serverName = serializers.CharField(source="name", max_length=30)
+    privateIp = serializers.IPAddressField(source="private_ip", required=False, allow_null=True)
+    publicIp = serializers.IPAddressField(source="public_ip", required=False, allow_null=True)
+    tags = TagsField(required=False)
+
+
+class ServerUpdateSerializer(ServerWriteSerializer):
+    serverInstanceNo = None
+    serverName = serializers.CharField(source="name", max_length=30, required=False)
+
+
+class ServerSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
+    nrn = serializers.CharField()
+    serverInstanceNo = serializers.CharField(source="server_instance_no")
+    serverName = serializers.CharField(source="name")
+    privateIp = serializers.IPAddressField(source="private_ip", allow_null=True)
+    publicIp = serializers.IPAddressField(source="public_ip", allow_null=True)
+    roleNo = serializers.CharField(source="role.role_no", allow_null=True, default=None)
+    roleName = serializers.CharField(source="role.name", allow_null=True, default=None)
+    hasMetadataToken = serializers.SerializerMethodField()
+    tags = TagsField()
+    createTime = serializers.DateTimeField(source="create_time")
+    modifiedTime = serializers.DateTimeField(source="modified_time")
+
+    class Meta:
+        model = Server
+        fields = [
+            "nrn", "serverInstanceNo", "serverName", "privateIp", "publicIp", "roleNo", "roleName",
+            "hasMetadataToken", "tags", "createTime", "modifiedTime",
+        ]  # fmt: skip
+
+    def get_hasMetadataToken(self, obj) -> bool:
+        return bool(obj.metadata_token_hash)
+
+
+class ServerCreatedSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    id = serializers.CharField()
+    metadataToken = serializers.CharField(help_text="send as X-Ncloud-Metadata-Token; shown this once")
 
 
 # Dashboard and settings --------------------------------------------------------------------------------------

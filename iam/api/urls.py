@@ -18,6 +18,7 @@ from iam.api.views.dashboard import (
 from iam.api.views.groups import GroupViewSet
 from iam.api.views.policies import PolicySimulationViewSet, PolicyValidationViewSet, PolicyViewSet
 from iam.api.views.roles import RoleViewSet
+from iam.api.views.servers import ServerViewSet
 from iam.api.views.sub_accounts import JoinViewSet, SubAccountViewSet
 
 router = SimpleRouter(trailing_slash=False)
@@ -27,6 +28,7 @@ router.register("policies", PolicyViewSet, basename="policies")
 router.register("policy/validation", PolicyValidationViewSet, basename="policy-validation")
 router.register("policy/simulation", PolicySimulationViewSet, basename="policy-simulation")
 router.register("roles", RoleViewSet, basename="roles")
+router.register("servers", ServerViewSet, basename="servers")
 router.register("join", JoinViewSet, basename="join")
 router.register("dashboard", DashboardViewSet, basename="dashboard")
 router.register("audit-events", AuditEventViewSet, basename="audit-events")

@@ -158,6 +158,41 @@ def _canonical_nrn(member_no: int, resource_type: str, value: str) -> str:
     return nrn.build(nrn.IAM, member_no, resource_type, value)
 
 
+def server_act(action: str) -> Rule:
+    """A rule for one action on the server named by the URL (``VPCServer:Server`` NRNs carry a region)."""
+    if catalog.get_action(SA, action) is None:
+        raise ValueError(f"{SA}:{action} is not in the catalog")
+
+    def rule(request, view, member_no: int) -> list[Request]:
+        return [Request(SA, action, nrn.server_nrn(member_no, view.kwargs["serverInstanceNo"]))]
+
+    return rule
+
+
+def role_update(request, view, member_no: int) -> list[Request]:
+    """PUT /roles/{roleNo}: disabling or enabling needs Change/suspendRole, tags their actions, the rest updateRole."""
+    resource = nrn.build(nrn.IAM, member_no, "Role", view.kwargs["roleNo"])
+    body = _body(request)
+    actions = ["Change/suspendRole"] if "active" in body else []
+    if "tags" in body:
+        actions.extend(_tag_actions(request, resource, "Change/tagRole", "Change/untagRole"))
+    if not actions or set(body) - {"tags", "active"}:
+        actions.insert(0, "Change/updateRole")
+    return [Request(SA, a, resource) for a in actions]
+
+
+def role_servers_attach(request, view, member_no: int) -> list[Request]:
+    """POST /roles/{roleNo}/entities/servers: attaching the role, and viewing each server named (so a Deny on a
+    server keeps it out of reach)."""
+    requests = [Request(SA, "Change/attachRoleToServer", nrn.build(nrn.IAM, member_no, "Role", view.kwargs["roleNo"]))]
+    requests.extend(
+        Request(SA, "View/getServerInstanceDetail", nrn.server_nrn(member_no, number))
+        for number in _body_ids(request, "serverInstanceNoList")
+        if "/" not in number and number.strip() == number and number
+    )
+    return requests
+
+
 SUB = ("SubAccount", "subAccountId")
 GROUP = ("Group", "groupId")
 POLICY = ("Policy", "policyId")
@@ -228,11 +263,33 @@ ENDPOINT_ACTIONS: dict[tuple[str, str], Rule] = {
     ("roles", "list"): act("View/getRoleList"),
     ("roles", "create"): act("Change/createRole"),
     ("roles", "retrieve"): act("View/getRoleDetail", *ROLE),
-    ("roles", "update"): _tagged_update("Change/updateRole", "Change/tagRole", "Change/untagRole", *ROLE),
+    ("roles", "update"): role_update,
     ("roles", "destroy"): act("Change/deleteRole", *ROLE),
     ("roles", "policies"): by_method(
         post=act("Change/addPolicyToRole", *ROLE), delete=act("Change/removePolicyFromRole", *ROLE)
     ),
+    ("roles", "entity_servers"): by_method(
+        get=act("View/getRoleDetail", *ROLE),
+        post=role_servers_attach,
+        delete=act("Change/detachRoleFromServer", *ROLE),
+    ),
+    ("roles", "entity_accounts"): by_method(
+        get=act("View/getRoleDetail", *ROLE),
+        post=act("Change/attachRoleToAccount", *ROLE),
+        delete=act("Change/detachRoleFromAccount", *ROLE),
+    ),
+    ("roles", "entity_services"): by_method(
+        get=act("View/getRoleDetail", *ROLE),
+        post=act("Change/attachRoleToService", *ROLE),
+        delete=act("Change/detachRoleFromService", *ROLE),
+    ),
+    # Servers (the inventory Server roles are attached to)
+    ("servers", "list"): act("View/getServerInstanceList"),
+    ("servers", "create"): act("Change/registerServerInstance"),
+    ("servers", "retrieve"): server_act("View/getServerInstanceDetail"),
+    ("servers", "update"): server_act("Change/updateServerInstance"),
+    ("servers", "destroy"): server_act("Change/deregisterServerInstance"),
+    ("servers", "metadata_token"): server_act("Change/resetServerInstanceMetadataToken"),
     # STS
     ("credentials", "list"): act("View/getStsSessionToken"),
     ("credentials", "create"): sts_credentials,

@@ -873,6 +873,81 @@ _EXTENSION_ROWS: tuple[tuple[str, _RawRow], ...] = (
         SUB_ACCOUNT,
         (VIEW, "View/getAuditEventList", (), (), "Audit", "View the audit trail (beyond NCP)", "P"),
     ),
+    # The server inventory Server roles are attached to (NCP keeps servers in its VPC Server product; this service
+    # registers them itself, so the metadata endpoint knows who is calling).
+    (
+        SUB_ACCOUNT,
+        (
+            CHANGE,
+            "Change/registerServerInstance",
+            (),
+            (),
+            "Server",
+            "Register a server in the inventory (beyond NCP)",
+            "P",
+        ),
+    ),
+    (
+        SUB_ACCOUNT,
+        (
+            CHANGE,
+            "Change/updateServerInstance",
+            (),
+            ("VPCServer:Server",),
+            "Server",
+            "Edit a registered server (beyond NCP)",
+            "PR",
+        ),
+    ),
+    (
+        SUB_ACCOUNT,
+        (
+            CHANGE,
+            "Change/deregisterServerInstance",
+            (),
+            ("VPCServer:Server",),
+            "Server",
+            "Remove a server from the inventory (beyond NCP)",
+            "PR",
+        ),
+    ),
+    (
+        SUB_ACCOUNT,
+        (
+            CHANGE,
+            "Change/resetServerInstanceMetadataToken",
+            (),
+            ("VPCServer:Server",),
+            "Server",
+            "Issue a new metadata token for a registered server (beyond NCP)",
+            "PR",
+        ),
+    ),
+    # Service role targets: the documentation lets the console set them but its action table names no action.
+    (
+        SUB_ACCOUNT,
+        (
+            CHANGE,
+            "Change/attachRoleToService",
+            (),
+            ("Role",),
+            "Role",
+            "Set the services that may assume a service role (beyond NCP)",
+            "PR",
+        ),
+    ),
+    (
+        SUB_ACCOUNT,
+        (
+            CHANGE,
+            "Change/detachRoleFromService",
+            (),
+            ("Role",),
+            "Role",
+            "Remove services from a service role (beyond NCP)",
+            "PR",
+        ),
+    ),
 )
 
 

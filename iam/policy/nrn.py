@@ -10,6 +10,8 @@ from dataclasses import dataclass
 IAM = "IAM"
 EXTERNAL_ACCESS = "ExternalAccess"
 PRIVATE_CA = "PrivateCA"
+VPC_SERVER = "VPCServer"
+SERVER_REGION = "KR"
 
 _NRN_RE = re.compile(
     r"^nrn:(?P<partition>[A-Z]+):(?P<product>[A-Za-z][A-Za-z0-9]*):(?P<region>[A-Za-z0-9-]*):"
@@ -43,6 +45,19 @@ def build(product: str, member_no: int, resource_type: str, resource_id: object)
     """The NRN text of one resource."""
     return str(
         Nrn(product=product, member_no=int(member_no), resource_type=resource_type, resource_id=str(resource_id))
+    )
+
+
+def server_nrn(member_no: int, server_instance_no: object) -> str:
+    """The NRN of a VPC server (the catalog's ``VPCServer:Server`` resource type), as NCP spells it with a region."""
+    return str(
+        Nrn(
+            product=VPC_SERVER,
+            member_no=int(member_no),
+            resource_type="Server",
+            resource_id=str(server_instance_no),
+            region=SERVER_REGION,
+        )
     )
 
 

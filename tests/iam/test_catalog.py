@@ -81,8 +81,28 @@ def test_actions_in_document_order_then_extensions():
 # --- extensions (actions beyond NCP) ------------------------------------------------------------------------------
 
 
-def test_the_only_extension_is_the_audit_trail_view():
-    assert [a.key for a in ACTIONS if a.extension] == [(SUB_ACCOUNT, "View/getAuditEventList")]
+EXTENSIONS = [
+    "View/getAuditEventList",
+    "Change/registerServerInstance",
+    "Change/updateServerInstance",
+    "Change/deregisterServerInstance",
+    "Change/resetServerInstanceMetadataToken",
+    "Change/attachRoleToService",
+    "Change/detachRoleFromService",
+]
+
+
+def test_the_extensions_are_the_audit_trail_the_server_inventory_and_service_role_targets():
+    assert [a.key for a in ACTIONS if a.extension] == [(SUB_ACCOUNT, name) for name in EXTENSIONS]
+    for name in EXTENSIONS[1:]:
+        action = _action(SUB_ACCOUNT, name)
+        assert action.type == "Change" and action.description.endswith("(beyond NCP)")
+        assert action.group == ("Role" if "Service" in name and "Role" in name else "Server")
+    assert _action(SUB_ACCOUNT, "Change/updateServerInstance").resource_types == ("VPCServer:Server",)
+    assert _action(SUB_ACCOUNT, "Change/attachRoleToService").resource_types == ("Role",)
+
+
+def test_the_audit_trail_view_extension():
     action = _action(SUB_ACCOUNT, "View/getAuditEventList")
     assert action.extension is True
     assert action.type == "View"
@@ -91,7 +111,7 @@ def test_the_only_extension_is_the_audit_trail_view():
     assert action.group == "Audit"
     assert action.description == "View the audit trail (beyond NCP)"
     assert action.condition_keys == PRINCIPAL_CONDITION_KEYS
-    assert actions_for(SUB_ACCOUNT)[-1] == action
+    assert actions_for(SUB_ACCOUNT)[59] == action
     assert not is_known_action(EXTERNAL_ACCESS, "View/getAuditEventList")
 
 
