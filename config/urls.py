@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from external_access.api.urls import session_urlpatterns
 from iam.api.views import health
+from sts import metadata
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -22,6 +23,10 @@ urlpatterns = [
     # Probes for load balancers and orchestrators: plain Django views, outside the signed API and its schema.
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # Server role keys as NCP's metadata service serves them (NCLOUD_METADATA_ENDPOINT points SDKs here).
+    path("latest/meta-data/iam/security-credentials", metadata.role_list, name="metadata-roles"),
+    path("latest/meta-data/iam/security-credentials/", metadata.role_list),
+    path("latest/meta-data/iam/security-credentials/<str:role_id>", metadata.role_credentials, name="metadata-keys"),
 ]
 
 handler404 = "iam.api.errors.not_found_view"

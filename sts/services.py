@@ -19,7 +19,7 @@ from django.utils import timezone
 from iam import audit
 from iam.errors import InvalidInput, NotFound, QuotaExceeded
 from iam.gateway.principals import MAIN_ACCOUNT, ROLE, Principal
-from iam.models import AccessKey, Account, AuditEvent, Role, SubAccount
+from iam.models import AccessKey, Account, AuditEvent, Role, RoleAccountTarget, Server, SubAccount
 from iam.policy import catalog, nrn
 from iam.secrets import decrypt_secret
 from iam.services.accounts import access_key_issue
@@ -102,21 +102,30 @@ def _mfa_verified(sub_account: SubAccount | None, serial_number: str, token_code
 
 
 def _switchable_role(account: Account, role_nrn) -> Role:
-    """The Account role a sub account of ``account`` may switch to (another account's role is simply not found:
-    switching across accounts needs the role's account targets, which come with the roles issue)."""
+    """The Account role a sub account of ``account`` may switch to: one that names ``account`` as a target (its own
+    account's roles name it from creation). Another account's role that does not name ``account`` is simply not
+    found, so a caller learns nothing about roles it may not use; its policies were checked before (the caller's
+    own account's policies must allow Change/switchRole on the role)."""
     canonical = nrn.canonical_role_nrn(role_nrn)
     if canonical is None:
         raise InvalidInput.field("roleNrn", "must name a role: nrn:PUB:IAM::<memberNo>:Role/<roleNo>")
     parsed = nrn.parse(canonical)
-    role = None
-    if parsed.member_no == account.member_no:
-        role = Role.objects.for_account(account).filter(role_no=parsed.resource_id).first()
+    role = (
+        Role.objects.filter(account__member_no=parsed.member_no, role_no=parsed.resource_id)
+        .select_related("account")
+        .first()
+    )
     if role is None:
+        raise NotFound("no such role")
+    targeted = RoleAccountTarget.objects.filter(role=role, target_account=account).exists()
+    if role.account_id != account.pk and not targeted:
         raise NotFound("no such role")
     if role.role_type != Role.ACCOUNT:
         raise InvalidInput.field("roleNrn", "only Account roles can be switched to")
     if not role.active:
         raise InvalidInput.field("roleNrn", "the role is disabled")
+    if not targeted:
+        raise InvalidInput.field("roleNrn", "the role does not name this account as a target")
     return role
 
 
@@ -150,10 +159,16 @@ def role_session_issue(
     now: datetime | None = None,
     expire_time: datetime | None = None,
     issued_by: AccessKey | None = None,
+    server: Server | None = None,
 ) -> tuple[AccessKey, str]:
     """A role session's temporary key. Callers check who may take the role on; this checks the role can be used.
-    ``issued_by`` is the key that asked for it: disabling or deleting that key ends this session too."""
-    if not role.active:
+    ``issued_by`` is the key that asked for it: disabling or deleting that key ends this session too; ``server``
+    the registered server a Server role's key is read by (detaching or deleting it ends the key).
+
+    The role's row is locked and read again here: a disable committing meanwhile either ends this key with the
+    others or is seen here, never neither."""
+    active = Role.objects.select_for_update().filter(pk=role.pk).values_list("active", flat=True).first()
+    if not active:
         raise InvalidInput.field("roleNrn", "the role is disabled")
     now = now or timezone.now()
     expire_time = expire_time or now + timedelta(seconds=_duration(duration_sec))
@@ -167,6 +182,45 @@ def role_session_issue(
         source_identity_id=source_identity_id,
         mfa_present=mfa_present,
         issued_by=issued_by,
+        server=server,
+    )
+
+
+SERVER_SOURCE = "Server"
+
+
+@transaction.atomic
+def server_role_credentials(*, server: Server, now: datetime | None = None) -> tuple[AccessKey, str]:
+    """The key a registered server reads from the metadata endpoint: a session of its Server role, with the server
+    as the source identity. The same key is handed out until two thirds of its life have passed, then a new one
+    (the old one keeps working until it expires, so a client between the two is never cut off). NotFound when the
+    server has no usable role (the endpoint answers 404)."""
+    locked = Server.objects.select_for_update(of=("self",)).select_related("account", "role").get(pk=server.pk)
+    role = locked.role
+    if role is None or role.role_type != Role.SERVER or not role.active or not locked.account.active:
+        raise NotFound("no role")
+    now = now or timezone.now()
+    life = settings.IAM_SERVER_ROLE_KEY_SECONDS
+    current = (
+        AccessKey.objects.filter(
+            server=locked,
+            role=role,
+            kind=AccessKey.TEMPORARY,
+            active=True,
+            expire_time__gt=now + timedelta(seconds=life / 3),
+        )
+        .order_by("-expire_time")
+        .first()
+    )
+    if current is not None:
+        return current, decrypt_secret(current.secret_encrypted)
+    return role_session_issue(
+        role=role,
+        source_identity_type=SERVER_SOURCE,
+        source_identity_id=locked.server_instance_no,
+        duration_sec=life,
+        now=now,
+        server=locked,
     )
 
 

@@ -229,7 +229,8 @@ class SignatureAuthentication(authentication.BaseAuthentication):
             raise GatewayAuthenticationFailed("sub account may not use the API (canAPIGatewayAccess is false)")
         if sub.use_api_allow_source and not _ip_allowed(ip, sub.api_allow_sources):
             raise GatewayAuthenticationFailed("caller is outside the sub account's API allow sources")
-        sub.account = account
+        if sub.account_id == account.pk:
+            sub.account = account  # spares a query; a session of another account's role keeps its own
         return sub
 
     def _role_session(self, key: AccessKey, account, ip: str, now):

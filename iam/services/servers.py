@@ -102,7 +102,7 @@ def server_create(
 @transaction.atomic
 def server_update(*, server: Server, **changes) -> Server:
     """Change a server's name, addresses or tags (its instance number names it for good)."""
-    locked = Server.objects.select_for_update().select_related("account", "role").get(pk=server.pk)
+    locked = Server.objects.select_for_update(of=("self",)).select_related("account", "role").get(pk=server.pk)
     if "tags" in changes:
         changes["tags"] = validation.tags(changes["tags"])
     for field in ("private_ip", "public_ip"):
