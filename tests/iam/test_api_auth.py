@@ -24,6 +24,7 @@ from iam.models import AccessKey, AuditEvent, Group, Policy, Role, SubAccount
 from iam.services.groups import group_create
 from iam.services.policies import policy_create
 from iam.services.roles import role_create
+from iam.services.servers import server_create
 from tests.conftest import Credentials, disable_key, make_sub_account
 from tests.external_access import pki
 
@@ -51,8 +52,16 @@ def _resources(tenant):
     group = group_create(account=tenant.account, name="grp")
     policy = policy_create(account=tenant.account, name="pol", permissions=DOC)
     role = role_create(account=tenant.account, name="role", role_type="Server")
+    account_role = role_create(account=tenant.account, name="acct-role", role_type="Account")
+    target_service_role = role_create(account=tenant.account, name="svc-role", role_type="Service")
+    # Instance numbers are per account: each tenant's differ, so another account's is not merely its own.
+    server, _ = server_create(account=tenant.account, server_instance_no=f"{tenant.account.member_no}01", name="srv")
     event = audit.record(account_id=tenant.account.pk, action="SubAccount:Change/createGroup", resource="*")
     return {
+        "server": server.server_instance_no,
+        "acct_role": account_role.role_no,
+        "svc_role": target_service_role.role_no,
+        "member": str(tenant.account.member_no),
         "sub": str(sub.sub_account_id),
         "group": str(group.group_id),
         "policy": policy.policy_id,
@@ -133,6 +142,46 @@ ENDPOINTS = [
     ("DELETE", "/api/v1/roles/{role}", None, ("roles", "destroy")),
     ("POST", "/api/v1/roles/{role}/policies", {"policyIdList": ["{policy}"]}, ("roles", "policies")),
     ("DELETE", "/api/v1/roles/{role}/policies", {"policyIdList": ["{policy}"]}, ("roles", "policies")),
+    ("GET", "/api/v1/roles/{role}/entities/servers", None, ("roles", "entity_servers")),
+    (
+        "POST",
+        "/api/v1/roles/{role}/entities/servers",
+        {"serverInstanceNoList": ["{server}"]},
+        ("roles", "entity_servers"),
+    ),
+    (
+        "DELETE",
+        "/api/v1/roles/{role}/entities/servers",
+        {"serverInstanceNoList": ["{server}"]},
+        ("roles", "entity_servers"),
+    ),
+    ("GET", "/api/v1/roles/{acct_role}/entities/accounts", None, ("roles", "entity_accounts")),
+    ("POST", "/api/v1/roles/{acct_role}/entities/accounts", {"own": True}, ("roles", "entity_accounts")),
+    (
+        "DELETE",
+        "/api/v1/roles/{acct_role}/entities/accounts",
+        {"memberNoList": ["{member}"]},
+        ("roles", "entity_accounts"),
+    ),
+    ("GET", "/api/v1/roles/{svc_role}/entities/services", None, ("roles", "entity_services")),
+    (
+        "POST",
+        "/api/v1/roles/{svc_role}/entities/services",
+        {"serviceList": ["ExternalAccess"]},
+        ("roles", "entity_services"),
+    ),
+    (
+        "DELETE",
+        "/api/v1/roles/{svc_role}/entities/services",
+        {"serviceList": ["ExternalAccess"]},
+        ("roles", "entity_services"),
+    ),
+    ("GET", "/api/v1/servers", None, ("servers", "list")),
+    ("POST", "/api/v1/servers", {"serverInstanceNo": "77", "serverName": "new-server"}, ("servers", "create")),
+    ("GET", "/api/v1/servers/{server}", None, ("servers", "retrieve")),
+    ("PUT", "/api/v1/servers/{server}", {"serverName": "renamed"}, ("servers", "update")),
+    ("DELETE", "/api/v1/servers/{server}", None, ("servers", "destroy")),
+    ("POST", "/api/v1/servers/{server}/metadata-token", None, ("servers", "metadata_token")),
     ("GET", "/api/v1/audit-events", None, ("audit-events", "list")),
     ("GET", "/api/v1/audit-events/{event}", None, ("audit-events", "retrieve")),
     ("GET", "/api/v1/dashboard", None, ("dashboard", "list")),
@@ -340,7 +389,7 @@ def test_the_root_key_is_allowed(api, tenant, method, uri, body, key):
 DETAIL_ENDPOINTS = [
     e
     for e in ENDPOINTS
-    if re.search(r"\{(sub|group|policy|role|key|ca|cert|anchor|crl|profile|spare_role|subject)\}", e[1] + str(e[2]))
+    if re.search(r"\{(sub|group|policy|role|key|ca|cert|anchor|crl|profile|spare_role|subject|server|acct_role|svc_role)\}", e[1] + str(e[2]))
 ]
 
 
