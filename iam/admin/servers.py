@@ -64,11 +64,13 @@ class ServerAdmin(ServiceAdmin):
 
     def service_update(self, request, obj, form):
         updates = changes(form, {"name", "private_ip", "public_ip", "tags", "role"})
-        role = updates.pop("role", obj.role)
+        # The form has already set the new role on ``obj``: the one it has is the database's.
+        current = Server.objects.select_related("role").get(pk=obj.pk).role
+        role = updates.pop("role", current)
         server = server_services.server_update(server=obj, **updates) if updates else obj
-        if role != obj.role:
-            if obj.role is not None:
-                role_services.role_servers_detach(role=obj.role, server_instance_nos=[obj.server_instance_no])
+        if role != current:
+            if current is not None:
+                role_services.role_servers_detach(role=current, server_instance_nos=[obj.server_instance_no])
             if role is not None:
                 role_services.role_servers_attach(role=role, server_instance_nos=[obj.server_instance_no])
             server.refresh_from_db()
