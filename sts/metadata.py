@@ -21,7 +21,7 @@ from django.db.models import Q
 from django.http import HttpResponse
 from django.views.decorators.http import require_safe
 
-from iam.errors import NotFound
+from iam.errors import ServiceError
 from iam.gateway.authentication import client_ip
 from iam.models import Server
 from iam.services.servers import metadata_token_hash
@@ -92,7 +92,7 @@ def role_credentials(request, role_id: str) -> HttpResponse:
         return _not_found()
     try:
         key, secret = server_role_credentials(server=server)
-    except NotFound:
+    except ServiceError:  # the role went (or was disabled) since the lookup above
         return _not_found()
     body = {
         "AccessKeyId": key.access_key,

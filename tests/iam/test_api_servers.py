@@ -2,6 +2,8 @@
 login ID), Service role services, Single Sign-On roles read-only; each endpoint authorized and tenant-scoped."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from iam.models import AccessKey, AuditEvent, Role, RoleAccountTarget, RoleServiceTarget, Server
 from iam.services.policies import policies_attach, policy_create
@@ -405,3 +407,19 @@ def test_disabling_a_role_needs_suspend_role_and_keeps_last_use_time(api, tenant
     role.refresh_from_db()
     assert role.active is True and role.last_use_time.isoformat().startswith("2026-01-02T03:04:05")
     assert AccessKey.objects.filter(role=role).count() == 0
+
+
+def test_the_server_list_costs_the_same_queries_for_one_server_or_many(api, tenant, django_assert_max_num_queries):
+    role = _role(tenant)
+    _server(tenant)
+    role_servers = "/api/v1/roles/" + role.role_no + "/entities/servers"
+    api.call("POST", role_servers, {"serverInstanceNoList": ["1001"]}, creds=tenant.root)
+    with CaptureQueriesContext(connection) as small:
+        assert len(api.call("GET", f"{SERVERS}?size=100", creds=tenant.root).json()["items"]) == 1
+    queries = len(small.captured_queries)  # now: the next request clears the connection's query log
+    for i in range(2, 12):
+        _server(tenant, no=str(1000 + i), name=f"web-{i}", private_ip=f"10.0.0.{i}")
+    api.call("POST", role_servers, {"serverInstanceNoList": ["1002", "1003"]}, creds=tenant.root)
+    with django_assert_max_num_queries(queries):
+        rows = api.call("GET", f"{SERVERS}?size=100", creds=tenant.root).json()["items"]
+    assert len(rows) == 11 and {r["roleNo"] for r in rows} == {role.role_no, None}

@@ -229,3 +229,18 @@ def test_ncp_python_sdk_flow_over_http_then_a_signed_call(live_server):
         "GET", live_server.url + uri, headers=signed_headers(creds["AccessKeyId"], creds["SecretAccessKey"], "GET", uri)
     )
     assert refused.status == 401 and b"View/getGroupList" in refused.data
+
+
+@pytest.mark.django_db
+def test_a_role_disabled_between_the_lookup_and_the_issue_is_404(tenant, monkeypatch):
+    role, _, _ = _server_with_role(tenant)
+    from sts import metadata
+
+    def disabled_meanwhile(*, server):
+        from iam.errors import InvalidInput
+
+        raise InvalidInput.field("roleNrn", "the role is disabled")
+
+    monkeypatch.setattr(metadata, "server_role_credentials", disabled_meanwhile)
+    response = Client().get(f"{LIST}/{role.role_no}", REMOTE_ADDR="10.0.0.5")
+    assert (response.status_code, response.content) == (404, b"")
