@@ -389,7 +389,10 @@ def test_the_root_key_is_allowed(api, tenant, method, uri, body, key):
 DETAIL_ENDPOINTS = [
     e
     for e in ENDPOINTS
-    if re.search(r"\{(sub|group|policy|role|key|ca|cert|anchor|crl|profile|spare_role|subject|server|acct_role|svc_role)\}", e[1] + str(e[2]))
+    if re.search(
+        r"\{(sub|group|policy|role|key|ca|cert|anchor|crl|profile|spare_role|subject|server|acct_role|svc_role)\}",
+        e[1] + str(e[2]),
+    )
 ]
 
 

@@ -51,3 +51,16 @@ def test_which_services_may_assume_a_service_role(tenant):
     role_update(role=role, active=False)
     role.refresh_from_db()
     assert not role_assumable_by_service(role=role, service="ExternalAccess")
+
+
+def test_external_access_registers_its_profiles(api, tenant):
+    from external_access.services import profiles
+
+    role = role_create(account=tenant.account, name="ea-role", role_type="Service")
+    profile = profiles.profile_create(account=tenant.account, name="web-profile", role_ids=[role.role_no])
+    response = api.call("DELETE", f"/api/v1/roles/{role.role_no}", creds=tenant.root)
+    assert response.status_code == 409, response.content
+    assert f"ExternalAccess:Profile/{profile.profile_id} (web-profile)" in response.json()["message"]
+    assert Role.objects.filter(pk=role.pk).exists()
+    profiles.profile_delete(profile=profile)
+    assert api.call("DELETE", f"/api/v1/roles/{role.role_no}", creds=tenant.root).status_code == 200
