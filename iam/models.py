@@ -382,6 +382,33 @@ class RoleServiceTarget(models.Model):
         return f"{self.role} -> {self.service}"
 
 
+class RoleSsoAssignment(models.Model):
+    """A user or group of Ncloud Single Sign-On assigned a Single Sign-On role: Single Sign-On owns it (staff stand
+    in for it in the admin); the API only shows it as the role's targets."""
+
+    USER = "User"
+    GROUP = "Group"
+    PRINCIPAL_TYPE_CHOICES = [(USER, USER), (GROUP, GROUP)]
+
+    role = models.ForeignKey(Role, on_delete=models.CASCADE, related_name="sso_assignments")
+    principal_type = models.CharField(max_length=10, choices=PRINCIPAL_TYPE_CHOICES)
+    principal_name = models.CharField(max_length=200)
+    create_time = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint("role", "principal_type", "principal_name", name="uniq_role_sso_assignment")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.principal_type} {self.principal_name} -> {self.role}"
+
+    def clean(self) -> None:
+        if self.role_id is not None and self.role.role_type != Role.SINGLE_SIGN_ON:
+            raise ValidationError({"role": "only Single Sign-On roles have Single Sign-On assignments"})
+
+
 class PolicyAttachment(models.Model):
     """A policy attached to exactly one sub account, group or role of the policy's account."""
 

@@ -193,3 +193,8 @@ def role_account_targets(*, role: Role) -> list:
 def role_service_targets(*, role: Role) -> list:
     """The services that may assume a Service role."""
     return list(role.service_targets.order_by("service"))
+
+
+def role_sso_assignments(*, role: Role) -> list:
+    """The Ncloud Single Sign-On users and groups a Single Sign-On role is assigned to."""
+    return list(role.sso_assignments.order_by("principal_type", "principal_name"))

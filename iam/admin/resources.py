@@ -9,7 +9,12 @@ from iam.admin import forms as iam_forms
 from iam.admin.base import CATALOG, AuditedAdmin, ServiceAdmin, changes
 from iam.admin.inlines import GroupMemberInline, PolicyAttachmentInline, PolicyUsageInline, target_label
 from iam.admin.permissions import EffectivePermissionsMixin
-from iam.admin.servers import RoleAccountTargetInline, RoleServerInline, RoleServiceTargetInline
+from iam.admin.servers import (
+    RoleAccountTargetInline,
+    RoleServerInline,
+    RoleServiceTargetInline,
+    RoleSsoAssignmentInline,
+)
 from iam.models import Group, Policy, PolicyAttachment, Role
 from iam.services import groups as group_services
 from iam.services import policies as policy_services
@@ -146,7 +151,13 @@ class RoleAdmin(EffectivePermissionsMixin, ServiceAdmin):
     list_filter = ("role_type", "active", "account")
     search_fields = ("name", "description", "=role_no", "=account__member_no")
     autocomplete_fields = ("account",)
-    inlines = [PolicyAttachmentInline, RoleServerInline, RoleAccountTargetInline, RoleServiceTargetInline]
+    inlines = [
+        PolicyAttachmentInline,
+        RoleServerInline,
+        RoleAccountTargetInline,
+        RoleServiceTargetInline,
+        RoleSsoAssignmentInline,
+    ]
     add_fieldsets = (
         (None, {"fields": ("account", "name", "role_type", "session_expiration_sec", "description", "tags")}),
     )
@@ -184,6 +195,7 @@ class RoleAdmin(EffectivePermissionsMixin, ServiceAdmin):
             Role.SERVER: RoleServerInline,
             Role.ACCOUNT: RoleAccountTargetInline,
             Role.SERVICE: RoleServiceTargetInline,
+            Role.SINGLE_SIGN_ON: RoleSsoAssignmentInline,
         }
         return [PolicyAttachmentInline] + ([targets[obj.role_type]] if obj.role_type in targets else [])
 

@@ -4,7 +4,7 @@ from django.contrib import admin
 
 from iam.admin import forms as iam_forms
 from iam.admin.base import CATALOG, ServiceAdmin, changes
-from iam.models import RoleAccountTarget, RoleServiceTarget, Server
+from iam.models import RoleAccountTarget, RoleServiceTarget, RoleSsoAssignment, Server
 from iam.services import roles as role_services
 from iam.services import servers as server_services
 
@@ -133,3 +133,15 @@ class RoleServiceTargetInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+
+class RoleSsoAssignmentInline(admin.TabularInline):
+    """The Ncloud Single Sign-On users and groups of a Single Sign-On role: staff keep them, standing in for Single
+    Sign-On (the API shows them read-only)."""
+
+    model = RoleSsoAssignment
+    fields = ("principal_type", "principal_name", "create_time")
+    readonly_fields = ("create_time",)
+    extra = 1
+    verbose_name = "Single Sign-On assignment"
+    verbose_name_plural = "Single Sign-On assignments"

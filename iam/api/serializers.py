@@ -492,6 +492,12 @@ class RoleServiceTargetSerializer(serializers.Serializer):
     createTime = serializers.DateTimeField(source="create_time")
 
 
+class RoleSsoAssignmentSerializer(serializers.Serializer):
+    principalType = serializers.CharField(source="principal_type")
+    principalName = serializers.CharField(source="principal_name")
+    createTime = serializers.DateTimeField(source="create_time")
+
+
 # Servers ------------------------------------------------------------------------------------------------------
 
 

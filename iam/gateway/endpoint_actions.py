@@ -283,6 +283,7 @@ ENDPOINT_ACTIONS: dict[tuple[str, str], Rule] = {
         post=act("Change/attachRoleToService", *ROLE),
         delete=act("Change/detachRoleFromService", *ROLE),
     ),
+    ("roles", "entity_sso_assignments"): act("View/getRoleDetail", *ROLE),
     # Servers (the inventory Server roles are attached to)
     ("servers", "list"): act("View/getServerInstanceList"),
     ("servers", "create"): act("Change/registerServerInstance"),

@@ -7,213 +7,361 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Account',
+            name="Account",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('member_no', models.PositiveBigIntegerField(db_index=True, unique=True)),
-                ('name', models.CharField(max_length=100)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('active', models.BooleanField(default=True)),
-                ('policy_count', models.PositiveIntegerField(default=0)),
-                ('password_expiration_days', models.PositiveIntegerField(default=0, help_text='0 = passwords never expire')),
-                ('password_min_length', models.PositiveSmallIntegerField(default=8)),
-                ('password_reuse_prevention', models.PositiveSmallIntegerField(default=0)),
-                ('login_page_alias', models.CharField(blank=True, max_length=63, null=True, unique=True)),
-                ('session_expiration_minutes', models.PositiveIntegerField(default=60)),
-                ('use_long_term_unused_deactivation', models.BooleanField(default=False)),
-                ('long_term_unused_days', models.PositiveIntegerField(default=90)),
-                ('create_time', models.DateTimeField(auto_now_add=True)),
-                ('modified_time', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("member_no", models.PositiveBigIntegerField(db_index=True, unique=True)),
+                ("name", models.CharField(max_length=100)),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                ("active", models.BooleanField(default=True)),
+                ("policy_count", models.PositiveIntegerField(default=0)),
+                (
+                    "password_expiration_days",
+                    models.PositiveIntegerField(default=0, help_text="0 = passwords never expire"),
+                ),
+                ("password_min_length", models.PositiveSmallIntegerField(default=8)),
+                ("password_reuse_prevention", models.PositiveSmallIntegerField(default=0)),
+                ("login_page_alias", models.CharField(blank=True, max_length=63, null=True, unique=True)),
+                ("session_expiration_minutes", models.PositiveIntegerField(default=60)),
+                ("use_long_term_unused_deactivation", models.BooleanField(default=False)),
+                ("long_term_unused_days", models.PositiveIntegerField(default=90)),
+                ("create_time", models.DateTimeField(auto_now_add=True)),
+                ("modified_time", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['member_no'],
+                "ordering": ["member_no"],
             },
         ),
         migrations.CreateModel(
-            name='Group',
+            name="Group",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('group_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('name', models.CharField(max_length=30)),
-                ('description', models.CharField(blank=True, default='', max_length=300)),
-                ('tags', models.JSONField(blank=True, default=dict)),
-                ('create_time', models.DateTimeField(auto_now_add=True)),
-                ('modified_time', models.DateTimeField(auto_now=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='groups', to='iam.account')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("group_id", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("name", models.CharField(max_length=30)),
+                ("description", models.CharField(blank=True, default="", max_length=300)),
+                ("tags", models.JSONField(blank=True, default=dict)),
+                ("create_time", models.DateTimeField(auto_now_add=True)),
+                ("modified_time", models.DateTimeField(auto_now=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="groups", to="iam.account"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='Policy',
+            name="Policy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('policy_id', models.CharField(default=uuid.uuid4, editable=False, max_length=40, unique=True)),
-                ('name', models.CharField(max_length=30)),
-                ('policy_type', models.CharField(choices=[('SYSTEM_MANAGED', 'System managed'), ('USER_CREATED', 'User created')], default='USER_CREATED', max_length=20)),
-                ('description', models.CharField(blank=True, default='', max_length=300)),
-                ('permissions', models.JSONField(default=list)),
-                ('tags', models.JSONField(blank=True, default=dict)),
-                ('create_time', models.DateTimeField(auto_now_add=True)),
-                ('modified_time', models.DateTimeField(auto_now=True)),
-                ('account', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='policies', to='iam.account')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("policy_id", models.CharField(default=uuid.uuid4, editable=False, max_length=40, unique=True)),
+                ("name", models.CharField(max_length=30)),
+                (
+                    "policy_type",
+                    models.CharField(
+                        choices=[("SYSTEM_MANAGED", "System managed"), ("USER_CREATED", "User created")],
+                        default="USER_CREATED",
+                        max_length=20,
+                    ),
+                ),
+                ("description", models.CharField(blank=True, default="", max_length=300)),
+                ("permissions", models.JSONField(default=list)),
+                ("tags", models.JSONField(blank=True, default=dict)),
+                ("create_time", models.DateTimeField(auto_now_add=True)),
+                ("modified_time", models.DateTimeField(auto_now=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="policies",
+                        to="iam.account",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'policies',
-                'ordering': ['id'],
+                "verbose_name_plural": "policies",
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='Role',
+            name="Role",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role_no', models.CharField(default=uuid.uuid4, editable=False, max_length=40, unique=True)),
-                ('name', models.CharField(max_length=100)),
-                ('role_type', models.CharField(choices=[('Server', 'Server'), ('Account', 'Account'), ('Service', 'Service'), ('SingleSignOn', 'SingleSignOn')], max_length=20)),
-                ('session_expiration_sec', models.PositiveIntegerField(blank=True, null=True)),
-                ('description', models.CharField(blank=True, default='', max_length=1000)),
-                ('active', models.BooleanField(default=True)),
-                ('tags', models.JSONField(blank=True, default=dict)),
-                ('create_time', models.DateTimeField(auto_now_add=True)),
-                ('modified_time', models.DateTimeField(auto_now=True)),
-                ('last_use_time', models.DateTimeField(blank=True, null=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='roles', to='iam.account')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("role_no", models.CharField(default=uuid.uuid4, editable=False, max_length=40, unique=True)),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "role_type",
+                    models.CharField(
+                        choices=[
+                            ("Server", "Server"),
+                            ("Account", "Account"),
+                            ("Service", "Service"),
+                            ("SingleSignOn", "SingleSignOn"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("session_expiration_sec", models.PositiveIntegerField(blank=True, null=True)),
+                ("description", models.CharField(blank=True, default="", max_length=1000)),
+                ("active", models.BooleanField(default=True)),
+                ("tags", models.JSONField(blank=True, default=dict)),
+                ("create_time", models.DateTimeField(auto_now_add=True)),
+                ("modified_time", models.DateTimeField(auto_now=True)),
+                ("last_use_time", models.DateTimeField(blank=True, null=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="roles", to="iam.account"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='SubAccount',
+            name="SubAccount",
             fields=[
-                ('sub_account_no', models.BigAutoField(primary_key=True, serialize=False)),
-                ('sub_account_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('login_id', models.CharField(max_length=60)),
-                ('name', models.CharField(max_length=30)),
-                ('email', models.CharField(max_length=100)),
-                ('memo', models.TextField(blank=True, default='')),
-                ('active', models.BooleanField(default=True)),
-                ('can_api_gateway_access', models.BooleanField(default=False)),
-                ('can_console_access', models.BooleanField(default=True)),
-                ('use_console_permit_ip', models.BooleanField(default=False)),
-                ('console_permit_ips', models.JSONField(blank=True, default=list)),
-                ('use_api_allow_source', models.BooleanField(default=False)),
-                ('api_allow_sources', models.JSONField(blank=True, default=list)),
-                ('need_password_reset', models.BooleanField(default=False)),
-                ('is_mfa_mandatory', models.BooleanField(default=False)),
-                ('password', models.CharField(blank=True, default='', max_length=256)),
-                ('mfa_secret_encrypted', models.TextField(blank=True, default='')),
-                ('tags', models.JSONField(blank=True, default=dict)),
-                ('create_time', models.DateTimeField(auto_now_add=True)),
-                ('modified_time', models.DateTimeField(auto_now=True)),
-                ('last_login_time', models.DateTimeField(blank=True, null=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sub_accounts', to='iam.account')),
+                ("sub_account_no", models.BigAutoField(primary_key=True, serialize=False)),
+                ("sub_account_id", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("login_id", models.CharField(max_length=60)),
+                ("name", models.CharField(max_length=30)),
+                ("email", models.CharField(max_length=100)),
+                ("memo", models.TextField(blank=True, default="")),
+                ("active", models.BooleanField(default=True)),
+                ("can_api_gateway_access", models.BooleanField(default=False)),
+                ("can_console_access", models.BooleanField(default=True)),
+                ("use_console_permit_ip", models.BooleanField(default=False)),
+                ("console_permit_ips", models.JSONField(blank=True, default=list)),
+                ("use_api_allow_source", models.BooleanField(default=False)),
+                ("api_allow_sources", models.JSONField(blank=True, default=list)),
+                ("need_password_reset", models.BooleanField(default=False)),
+                ("is_mfa_mandatory", models.BooleanField(default=False)),
+                ("password", models.CharField(blank=True, default="", max_length=256)),
+                ("mfa_secret_encrypted", models.TextField(blank=True, default="")),
+                ("tags", models.JSONField(blank=True, default=dict)),
+                ("create_time", models.DateTimeField(auto_now_add=True)),
+                ("modified_time", models.DateTimeField(auto_now=True)),
+                ("last_login_time", models.DateTimeField(blank=True, null=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="sub_accounts", to="iam.account"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['sub_account_no'],
+                "ordering": ["sub_account_no"],
             },
         ),
         migrations.CreateModel(
-            name='PolicyAttachment',
+            name="PolicyAttachment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('create_time', models.DateTimeField(auto_now_add=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='policy_attachments', to='iam.account')),
-                ('group', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='policy_attachments', to='iam.group')),
-                ('policy', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='attachments', to='iam.policy')),
-                ('role', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='policy_attachments', to='iam.role')),
-                ('sub_account', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='policy_attachments', to='iam.subaccount')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("create_time", models.DateTimeField(auto_now_add=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="policy_attachments", to="iam.account"
+                    ),
+                ),
+                (
+                    "group",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="policy_attachments",
+                        to="iam.group",
+                    ),
+                ),
+                (
+                    "policy",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="attachments", to="iam.policy"
+                    ),
+                ),
+                (
+                    "role",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="policy_attachments",
+                        to="iam.role",
+                    ),
+                ),
+                (
+                    "sub_account",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="policy_attachments",
+                        to="iam.subaccount",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='GroupMembership',
+            name="GroupMembership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('create_time', models.DateTimeField(auto_now_add=True)),
-                ('group', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='iam.group')),
-                ('sub_account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='iam.subaccount')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("create_time", models.DateTimeField(auto_now_add=True)),
+                (
+                    "group",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="memberships", to="iam.group"
+                    ),
+                ),
+                (
+                    "sub_account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="memberships", to="iam.subaccount"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.AddField(
-            model_name='group',
-            name='members',
-            field=models.ManyToManyField(blank=True, related_name='groups', through='iam.GroupMembership', to='iam.subaccount'),
+            model_name="group",
+            name="members",
+            field=models.ManyToManyField(
+                blank=True, related_name="groups", through="iam.GroupMembership", to="iam.subaccount"
+            ),
         ),
         migrations.CreateModel(
-            name='AccessKey',
+            name="AccessKey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('access_key', models.CharField(editable=False, max_length=64, unique=True)),
-                ('kind', models.CharField(choices=[('ROOT', 'Root'), ('SUB_ACCOUNT', 'Sub account'), ('TEMPORARY', 'Temporary')], max_length=20)),
-                ('secret_encrypted', models.TextField(editable=False)),
-                ('active', models.BooleanField(default=True)),
-                ('create_time', models.DateTimeField(auto_now_add=True)),
-                ('last_used_time', models.DateTimeField(blank=True, null=True)),
-                ('expire_time', models.DateTimeField(blank=True, null=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='access_keys', to='iam.account')),
-                ('sub_account', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='access_keys', to='iam.subaccount')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("access_key", models.CharField(editable=False, max_length=64, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("ROOT", "Root"), ("SUB_ACCOUNT", "Sub account"), ("TEMPORARY", "Temporary")],
+                        max_length=20,
+                    ),
+                ),
+                ("secret_encrypted", models.TextField(editable=False)),
+                ("active", models.BooleanField(default=True)),
+                ("create_time", models.DateTimeField(auto_now_add=True)),
+                ("last_used_time", models.DateTimeField(blank=True, null=True)),
+                ("expire_time", models.DateTimeField(blank=True, null=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="access_keys", to="iam.account"
+                    ),
+                ),
+                (
+                    "sub_account",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="access_keys",
+                        to="iam.subaccount",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='policy',
-            constraint=models.UniqueConstraint(models.F('account'), models.F('name'), name='uniq_policy_name_per_account'),
+            model_name="policy",
+            constraint=models.UniqueConstraint(
+                models.F("account"), models.F("name"), name="uniq_policy_name_per_account"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='policy',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('account__isnull', True), ('policy_type', 'SYSTEM_MANAGED')), models.Q(('account__isnull', False), ('policy_type', 'USER_CREATED')), _connector='OR'), name='policy_type_matches_owner'),
+            model_name="policy",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("account__isnull", True), ("policy_type", "SYSTEM_MANAGED")),
+                    models.Q(("account__isnull", False), ("policy_type", "USER_CREATED")),
+                    _connector="OR",
+                ),
+                name="policy_type_matches_owner",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='role',
-            constraint=models.UniqueConstraint(models.F('account'), models.F('name'), name='uniq_role_name_per_account'),
+            model_name="role",
+            constraint=models.UniqueConstraint(
+                models.F("account"), models.F("name"), name="uniq_role_name_per_account"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='subaccount',
-            constraint=models.UniqueConstraint(django.db.models.functions.text.Lower('login_id'), models.F('account'), name='uniq_sub_account_login_id_per_account'),
+            model_name="subaccount",
+            constraint=models.UniqueConstraint(
+                django.db.models.functions.text.Lower("login_id"),
+                models.F("account"),
+                name="uniq_sub_account_login_id_per_account",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='policyattachment',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('group__isnull', True), ('role__isnull', True), ('sub_account__isnull', False)), models.Q(('group__isnull', False), ('role__isnull', True), ('sub_account__isnull', True)), models.Q(('group__isnull', True), ('role__isnull', False), ('sub_account__isnull', True)), _connector='OR'), name='attachment_has_exactly_one_target'),
+            model_name="policyattachment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("group__isnull", True), ("role__isnull", True), ("sub_account__isnull", False)),
+                    models.Q(("group__isnull", False), ("role__isnull", True), ("sub_account__isnull", True)),
+                    models.Q(("group__isnull", True), ("role__isnull", False), ("sub_account__isnull", True)),
+                    _connector="OR",
+                ),
+                name="attachment_has_exactly_one_target",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='policyattachment',
-            constraint=models.UniqueConstraint(models.F('policy'), models.F('sub_account'), name='uniq_policy_sub_account'),
+            model_name="policyattachment",
+            constraint=models.UniqueConstraint(
+                models.F("policy"), models.F("sub_account"), name="uniq_policy_sub_account"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='policyattachment',
-            constraint=models.UniqueConstraint(models.F('policy'), models.F('group'), name='uniq_policy_group'),
+            model_name="policyattachment",
+            constraint=models.UniqueConstraint(models.F("policy"), models.F("group"), name="uniq_policy_group"),
         ),
         migrations.AddConstraint(
-            model_name='policyattachment',
-            constraint=models.UniqueConstraint(models.F('policy'), models.F('role'), name='uniq_policy_role'),
+            model_name="policyattachment",
+            constraint=models.UniqueConstraint(models.F("policy"), models.F("role"), name="uniq_policy_role"),
         ),
         migrations.AddConstraint(
-            model_name='groupmembership',
-            constraint=models.UniqueConstraint(models.F('group'), models.F('sub_account'), name='uniq_group_membership'),
+            model_name="groupmembership",
+            constraint=models.UniqueConstraint(
+                models.F("group"), models.F("sub_account"), name="uniq_group_membership"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='group',
-            constraint=models.UniqueConstraint(models.F('account'), models.F('name'), name='uniq_group_name_per_account'),
+            model_name="group",
+            constraint=models.UniqueConstraint(
+                models.F("account"), models.F("name"), name="uniq_group_name_per_account"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='accesskey',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'ROOT'), ('sub_account__isnull', True)), models.Q(('kind', 'ROOT'), _negated=True), _connector='OR'), name='root_key_has_no_sub_account'),
+            model_name="accesskey",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind", "ROOT"), ("sub_account__isnull", True)),
+                    models.Q(("kind", "ROOT"), _negated=True),
+                    _connector="OR",
+                ),
+                name="root_key_has_no_sub_account",
+            ),
         ),
     ]

@@ -5,55 +5,74 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('iam', '0003_account_authz_version'),
+        ("iam", "0003_account_authz_version"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='WorkerHeartbeat',
+            name="WorkerHeartbeat",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True)),
-                ('beat_time', models.DateTimeField()),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200, unique=True)),
+                ("beat_time", models.DateTimeField()),
             ],
         ),
         migrations.CreateModel(
-            name='OutboxMessage',
+            name="OutboxMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('task', models.CharField(max_length=200)),
-                ('args', models.JSONField(default=list)),
-                ('kwargs', models.JSONField(default=dict)),
-                ('create_time', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('dispatch_time', models.DateTimeField(blank=True, db_index=True, null=True)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('last_error', models.CharField(blank=True, default='', max_length=500)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("task", models.CharField(max_length=200)),
+                ("args", models.JSONField(default=list)),
+                ("kwargs", models.JSONField(default=dict)),
+                ("create_time", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("dispatch_time", models.DateTimeField(blank=True, db_index=True, null=True)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("last_error", models.CharField(blank=True, default="", max_length=500)),
             ],
             options={
-                'ordering': ['id'],
-                'indexes': [models.Index(fields=['dispatch_time', 'id'], name='outbox_pending')],
+                "ordering": ["id"],
+                "indexes": [models.Index(fields=["dispatch_time", "id"], name="outbox_pending")],
             },
         ),
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('time', models.DateTimeField(db_index=True)),
-                ('actor', models.CharField(help_text='principal NRN, staff:<username> or system:<job>', max_length=300)),
-                ('actor_type', models.CharField(max_length=30)),
-                ('action', models.CharField(help_text='Product:catalog action, or System:<job>', max_length=120)),
-                ('resource', models.CharField(blank=True, default='', max_length=400)),
-                ('result', models.CharField(choices=[('Success', 'Success'), ('Failed', 'Failed'), ('Denied', 'Denied')], max_length=10)),
-                ('source_ip', models.CharField(blank=True, default='', max_length=64)),
-                ('request_id', models.CharField(blank=True, default='', max_length=64)),
-                ('detail', models.JSONField(blank=True, default=dict)),
-                ('account', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='audit_events', to='iam.account')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("time", models.DateTimeField(db_index=True)),
+                (
+                    "actor",
+                    models.CharField(help_text="principal NRN, staff:<username> or system:<job>", max_length=300),
+                ),
+                ("actor_type", models.CharField(max_length=30)),
+                ("action", models.CharField(help_text="Product:catalog action, or System:<job>", max_length=120)),
+                ("resource", models.CharField(blank=True, default="", max_length=400)),
+                (
+                    "result",
+                    models.CharField(
+                        choices=[("Success", "Success"), ("Failed", "Failed"), ("Denied", "Denied")], max_length=10
+                    ),
+                ),
+                ("source_ip", models.CharField(blank=True, default="", max_length=64)),
+                ("request_id", models.CharField(blank=True, default="", max_length=64)),
+                ("detail", models.JSONField(blank=True, default=dict)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="audit_events",
+                        to="iam.account",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-time', '-id'],
-                'indexes': [models.Index(fields=['account', '-time'], name='audit_account_time'), models.Index(fields=['account', 'action', '-time'], name='audit_account_action_time')],
+                "ordering": ["-time", "-id"],
+                "indexes": [
+                    models.Index(fields=["account", "-time"], name="audit_account_time"),
+                    models.Index(fields=["account", "action", "-time"], name="audit_account_action_time"),
+                ],
             },
         ),
     ]

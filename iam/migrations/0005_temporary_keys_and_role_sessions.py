@@ -5,62 +5,85 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('iam', '0004_audit_outbox_heartbeat'),
+        ("iam", "0004_audit_outbox_heartbeat"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='accesskey',
-            name='issued_by',
-            field=models.ForeignKey(blank=True, help_text='the key that obtained this temporary key: disabling or deleting it ends this one too', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='issued_keys', to='iam.accesskey'),
+            model_name="accesskey",
+            name="issued_by",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="the key that obtained this temporary key: disabling or deleting it ends this one too",
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="issued_keys",
+                to="iam.accesskey",
+            ),
         ),
         migrations.AddField(
-            model_name='accesskey',
-            name='mfa_present',
-            field=models.BooleanField(default=False, help_text='issued after a valid MFA token code'),
+            model_name="accesskey",
+            name="mfa_present",
+            field=models.BooleanField(default=False, help_text="issued after a valid MFA token code"),
         ),
         migrations.AddField(
-            model_name='accesskey',
-            name='role',
-            field=models.ForeignKey(blank=True, help_text='role sessions', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='session_keys', to='iam.role'),
+            model_name="accesskey",
+            name="role",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="role sessions",
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="session_keys",
+                to="iam.role",
+            ),
         ),
         migrations.AddField(
-            model_name='accesskey',
-            name='source_identity_id',
-            field=models.CharField(blank=True, default='', max_length=200),
+            model_name="accesskey",
+            name="source_identity_id",
+            field=models.CharField(blank=True, default="", max_length=200),
         ),
         migrations.AddField(
-            model_name='accesskey',
-            name='source_identity_type',
-            field=models.CharField(blank=True, default='', max_length=40),
+            model_name="accesskey",
+            name="source_identity_type",
+            field=models.CharField(blank=True, default="", max_length=40),
         ),
         migrations.AddField(
-            model_name='subaccount',
-            name='mfa_failed_attempts',
+            model_name="subaccount",
+            name="mfa_failed_attempts",
             field=models.PositiveIntegerField(default=0, editable=False),
         ),
         migrations.AddField(
-            model_name='subaccount',
-            name='mfa_last_step',
+            model_name="subaccount",
+            name="mfa_last_step",
             field=models.BigIntegerField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='subaccount',
-            name='mfa_locked_until',
+            model_name="subaccount",
+            name="mfa_locked_until",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddIndex(
-            model_name='accesskey',
-            index=models.Index(fields=['kind', 'expire_time'], name='accesskey_kind_expire'),
+            model_name="accesskey",
+            index=models.Index(fields=["kind", "expire_time"], name="accesskey_kind_expire"),
         ),
         migrations.AddConstraint(
-            model_name='accesskey',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('expire_time__isnull', False), ('kind', 'TEMPORARY')), models.Q(('kind', 'TEMPORARY'), _negated=True), _connector='OR'), name='temporary_key_expires'),
+            model_name="accesskey",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("expire_time__isnull", False), ("kind", "TEMPORARY")),
+                    models.Q(("kind", "TEMPORARY"), _negated=True),
+                    _connector="OR",
+                ),
+                name="temporary_key_expires",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='accesskey',
-            constraint=models.CheckConstraint(condition=models.Q(('role__isnull', True), ('kind', 'TEMPORARY'), _connector='OR'), name='only_temporary_keys_have_a_role'),
+            model_name="accesskey",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("role__isnull", True), ("kind", "TEMPORARY"), _connector="OR"),
+                name="only_temporary_keys_have_a_role",
+            ),
         ),
     ]

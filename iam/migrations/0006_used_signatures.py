@@ -4,18 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('iam', '0005_temporary_keys_and_role_sessions'),
+        ("iam", "0005_temporary_keys_and_role_sessions"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='UsedSignature',
+            name="UsedSignature",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('digest', models.CharField(help_text='SHA-256 of the access key and the signature', max_length=64, unique=True)),
-                ('expire_time', models.DateTimeField(db_index=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "digest",
+                    models.CharField(
+                        help_text="SHA-256 of the access key and the signature", max_length=64, unique=True
+                    ),
+                ),
+                ("expire_time", models.DateTimeField(db_index=True)),
             ],
         ),
     ]

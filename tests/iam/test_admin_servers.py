@@ -78,3 +78,18 @@ def test_each_role_shows_the_targets_of_its_type(admin_client, tenant, other_ten
     assert "target main accounts" in page and "beta (3001)" in page and "target services" not in page
     page = admin_client.get(url(type(service_role), "change", service_role.pk)).content.decode().lower()
     assert "target services" in page and "externalaccess" in page and "target main accounts" not in page
+
+
+def test_staff_keep_single_sign_on_assignments(admin_client, tenant):
+    from iam.models import RoleSsoAssignment
+
+    role = role_create(account=tenant.account, name="sso-role", role_type="SingleSignOn", by_staff=True)
+    response = admin_client.get(url(type(role), "change", role.pk))
+    assert "single sign-on assignments" in response.content.decode().lower()
+    data = form_data(response)
+    data.update({"sso_assignments-0-principal_type": "User", "sso_assignments-0-principal_name": "kim@idp.example"})
+    assert admin_client.post(url(type(role), "change", role.pk), data).status_code == 302
+    assignment = RoleSsoAssignment.objects.get(role=role)
+    assert (assignment.principal_type, assignment.principal_name) == ("User", "kim@idp.example")
+    assert admin_client.post(url(type(role), "delete", role.pk), {"post": "yes"}).status_code == 302
+    assert not RoleSsoAssignment.objects.exists()

@@ -54,6 +54,7 @@ def _resources(tenant):
     role = role_create(account=tenant.account, name="role", role_type="Server")
     account_role = role_create(account=tenant.account, name="acct-role", role_type="Account")
     target_service_role = role_create(account=tenant.account, name="svc-role", role_type="Service")
+    sso_role = role_create(account=tenant.account, name="sso-role", role_type="SingleSignOn", by_staff=True)
     # Instance numbers are per account: each tenant's differ, so another account's is not merely its own.
     server, _ = server_create(account=tenant.account, server_instance_no=f"{tenant.account.member_no}01", name="srv")
     event = audit.record(account_id=tenant.account.pk, action="SubAccount:Change/createGroup", resource="*")
@@ -61,6 +62,7 @@ def _resources(tenant):
         "server": server.server_instance_no,
         "acct_role": account_role.role_no,
         "svc_role": target_service_role.role_no,
+        "sso_role": sso_role.role_no,
         "member": str(tenant.account.member_no),
         "sub": str(sub.sub_account_id),
         "group": str(group.group_id),
@@ -176,6 +178,7 @@ ENDPOINTS = [
         {"serviceList": ["ExternalAccess"]},
         ("roles", "entity_services"),
     ),
+    ("GET", "/api/v1/roles/{sso_role}/entities/sso-assignments", None, ("roles", "entity_sso_assignments")),
     ("GET", "/api/v1/servers", None, ("servers", "list")),
     ("POST", "/api/v1/servers", {"serverInstanceNo": "77", "serverName": "new-server"}, ("servers", "create")),
     ("GET", "/api/v1/servers/{server}", None, ("servers", "retrieve")),
@@ -390,7 +393,7 @@ DETAIL_ENDPOINTS = [
     e
     for e in ENDPOINTS
     if re.search(
-        r"\{(sub|group|policy|role|key|ca|cert|anchor|crl|profile|spare_role|subject|server|acct_role|svc_role)\}",
+        r"\{(sub|group|policy|role|key|ca|cert|anchor|crl|profile|spare_role|subject|server|acct_role|svc_role|sso_role)\}",
         e[1] + str(e[2]),
     )
 ]

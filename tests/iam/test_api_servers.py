@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from iam.models import AccessKey, AuditEvent, Role, RoleAccountTarget, RoleServiceTarget, Server
+from iam.models import AccessKey, AuditEvent, Role, RoleAccountTarget, RoleServiceTarget, RoleSsoAssignment, Server
 from iam.services.policies import policies_attach, policy_create
 from iam.services.roles import role_create
 from iam.services.servers import metadata_token_hash, server_create
@@ -389,6 +389,22 @@ def test_single_sign_on_roles_are_read_only_through_the_api(api, tenant):
     _field_error(api.call("POST", "/api/v1/roles", body, creds=tenant.root), 400, "roleType")
     role.refresh_from_db()
     assert role.name == "sso-role"
+
+
+def test_single_sign_on_assignments_are_listed_read_only(api, tenant):
+    role = role_create(account=tenant.account, name="sso-role", role_type="SingleSignOn", by_staff=True)
+    RoleSsoAssignment.objects.create(role=role, principal_type="Group", principal_name="engineers")
+    RoleSsoAssignment.objects.create(role=role, principal_type="User", principal_name="kim@idp.example")
+    url = _entities(role, "sso-assignments")
+    listed = api.call("GET", url, creds=tenant.root).json()
+    assert [(a["principalType"], a["principalName"]) for a in listed] == [
+        ("Group", "engineers"),
+        ("User", "kim@idp.example"),
+    ]
+    for method in ("POST", "PUT", "DELETE"):
+        assert api.call(method, url, {}, creds=tenant.root).status_code == 405
+    assert RoleSsoAssignment.objects.filter(role=role).count() == 2
+    _field_error(api.call("GET", _entities(_role(tenant), "sso-assignments"), creds=tenant.root), 400, "roleType")
 
 
 # Disable / enable -----------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from iam.api.filtersets import RoleFilterSet
 from iam.api.views.base import AccountScopedViewSet, process_result, valid_data
 from iam.errors import InvalidInput
 from iam.models import PolicyAttachment, Role
-from iam.selectors import role_account_targets, role_servers, role_service_targets
+from iam.selectors import role_account_targets, role_servers, role_service_targets, role_sso_assignments
 from iam.services import policies as policy_services
 from iam.services import roles as services
 
@@ -133,3 +133,10 @@ class RoleViewSet(mixins.ListModelMixin, AccountScopedViewSet):
         else:
             services.role_services_detach(role=role, services=names)
         return process_result(role.role_no)
+
+    @extend_schema(request=None, responses=s.RoleSsoAssignmentSerializer(many=True))
+    @action(detail=True, methods=["get"], url_path="entities/sso-assignments")
+    def entity_sso_assignments(self, request, roleNo=None):
+        """Read-only: Ncloud Single Sign-On makes these assignments (staff, in the admin, here)."""
+        role = self._role_of_type(Role.SINGLE_SIGN_ON, "Single Sign-On assignments")
+        return Response(s.RoleSsoAssignmentSerializer(role_sso_assignments(role=role), many=True).data)
