@@ -195,8 +195,15 @@ def server_role_credentials(*, server: Server, now: datetime | None = None) -> t
     as the source identity. The same key is handed out until two thirds of its life have passed, then a new one
     (the old one keeps working until it expires, so a client between the two is never cut off). NotFound when the
     server has no usable role (the endpoint answers 404)."""
+    # Locks in the order attaching and detaching take them (the role, then its servers), so the two never deadlock;
+    # the server is read again under its lock, in case its role changed in between.
+    role_id = Server.objects.filter(pk=server.pk).values_list("role_id", flat=True).first()
+    if role_id is not None:
+        Role.objects.select_for_update().filter(pk=role_id).first()
     locked = Server.objects.select_for_update(of=("self",)).select_related("account", "role").get(pk=server.pk)
     role = locked.role
+    if role is None or role.pk != role_id:
+        raise NotFound("no role")
     if role is None or role.role_type != Role.SERVER or not role.active or not locked.account.active:
         raise NotFound("no role")
     now = now or timezone.now()

@@ -83,3 +83,30 @@ def test_servers_reading_at_once_get_the_one_key(tenant):
     assert {status for status, _ in results} == {200}
     assert len({key for _, key in results}) == 1
     assert AccessKey.objects.filter(server__isnull=False).count() == 1
+
+
+def test_reads_racing_a_detach_neither_deadlock_nor_leave_a_live_key(tenant):
+    from django.utils import timezone
+
+    from iam.services.roles import role_servers_detach
+
+    role = role_create(account=tenant.account, name="srv", role_type="Server")
+    server_create(account=tenant.account, server_instance_no="6008", name="racer", private_ip="10.6.0.8")
+    role_servers_attach(role=role, server_instance_nos=["6008"])
+
+    def read():
+        return (
+            Client()
+            .get(f"/latest/meta-data/iam/security-credentials/{role.role_no}", REMOTE_ADDR="10.6.0.8")
+            .status_code
+        )
+
+    def detach():
+        role_servers_detach(role=role, server_instance_nos=["6008"])
+        return "detached"
+
+    results = in_parallel([read] * 6 + [detach])
+    assert results[-1] == "detached"
+    assert set(results[:-1]) <= {200, 404}
+    live = AccessKey.objects.filter(server__isnull=False, active=True, expire_time__gt=timezone.now())
+    assert not live.exists()
