@@ -19,7 +19,7 @@ def own_account_targets(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("iam", "0006_used_signatures"),
+        ("iam", "0008_sign_in_settings"),
     ]
 
     operations = [
