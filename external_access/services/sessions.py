@@ -33,8 +33,9 @@ from iam import audit
 from iam.errors import InvalidInput, ServiceError
 from iam.gateway import x509_signing
 from iam.gateway.certificate_authentication import PresentedCertificate
-from iam.models import AccessKey, Account, AuditEvent, Role
+from iam.models import AccessKey, Account, AuditEvent, Role, RoleServiceTarget
 from iam.policy import nrn
+from iam.services.roles import role_assumable_by_service
 from sts.services import role_session_issue
 
 SOURCE_IDENTITY_TYPE = "ExternalAccess"
@@ -225,6 +226,8 @@ def _profile_and_role(account: Account, request: _Request) -> tuple[Profile, Rol
         raise SessionRefused("only Service roles can be taken on with a certificate")
     if not role.active:
         raise SessionRefused("the role is disabled")
+    if not role_assumable_by_service(role=role, service=RoleServiceTarget.EXTERNAL_ACCESS):
+        raise SessionRefused("the role does not let External Access assume it (ExternalAccess is not in its services)")
     return profile, role
 
 

@@ -15,9 +15,9 @@ from external_access.models import ProfileRole, SessionAttempt, Subject, Subject
 from external_access.services import cas, crls, profiles, subjects, trust_anchors
 from external_access.services.cas import _ca_key
 from iam.gateway import x509_signing
-from iam.models import AccessKey, AuditEvent, Role
+from iam.models import AccessKey, AuditEvent, Role, RoleServiceTarget
 from iam.services.policies import policies_attach, policy_create
-from iam.services.roles import role_create, role_update
+from iam.services.roles import role_create, role_services_attach, role_services_detach, role_update
 from tests.conftest import SignedClient, make_tenant
 from tests.external_access import pki
 
@@ -42,6 +42,7 @@ class Workload:
             source={"sourceType": "NCP_PCA", "sourceData": {"caId": self.ca.pk}},
         )
         self.role = role_create(account=tenant.account, name="batch-jobs", role_type=Role.SERVICE)
+        role_services_attach(role=self.role, services=[RoleServiceTarget.EXTERNAL_ACCESS])
         policy = policy_create(account=tenant.account, name="read-groups", permissions=READ_GROUPS)
         policies_attach(target=self.role, policy_ids=[policy.policy_id])
         self.profile = profiles.profile_create(
@@ -274,7 +275,14 @@ def test_an_intermediate_from_the_chain_header_for_a_bundle_anchor(tenant, workl
 
 @pytest.mark.parametrize(
     "breaks",
-    ["anchor disabled", "profile disabled", "role disabled", "role not in the profile", "subject disabled"],
+    [
+        "anchor disabled",
+        "profile disabled",
+        "role disabled",
+        "role not in the profile",
+        "subject disabled",
+        "External Access not among the role's services",
+    ],
 )
 def test_what_must_be_enabled_and_mapped(workload, breaks):
     assert call(workload.body(), workload.key, workload.certificate)[0].status_code == 201
@@ -286,6 +294,8 @@ def test_what_must_be_enabled_and_mapped(workload, breaks):
         role_update(role=workload.role, active=False)
     elif breaks == "role not in the profile":
         profiles.profile_update(profile=workload.profile, role_ids=[])
+    elif breaks == "External Access not among the role's services":
+        role_services_detach(role=workload.role, services=[RoleServiceTarget.EXTERNAL_ACCESS])
     else:
         subjects.subject_set_enabled(subject=Subject.objects.get(), enabled=False)
     response, _ = call(workload.body(), workload.key, workload.certificate)
