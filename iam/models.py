@@ -586,6 +586,24 @@ class WorkerHeartbeat(models.Model):
         return f"{self.name} at {self.beat_time:%Y-%m-%d %H:%M:%S}"
 
 
+class PasswordHistory(models.Model):
+    """A sub account's earlier password (its hash), kept for the account's reuse prevention setting: a new password
+    may not be any of the last ``password_reuse_prevention`` ones (the current one included)."""
+
+    KEPT = 24  # the setting's maximum
+
+    sub_account = models.ForeignKey(SubAccount, on_delete=models.CASCADE, related_name="password_history")
+    password = models.CharField(max_length=256, editable=False)
+    replaced_time = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "password history"
+
+    def __str__(self) -> str:
+        return f"replaced {self.replaced_time:%Y-%m-%d %H:%M}"
+
+
 class UsedSignature(models.Model):
     """A signature of a non-GET request already accepted once (the replay cache's database store, used when no
     shared cache is configured or it is down); kept until its timestamp leaves the accepted window."""

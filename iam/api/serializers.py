@@ -658,6 +658,9 @@ class SubAccountPasswordPolicySerializer(TenantSettingSerializer):
         choices=PASSWORD_EXPIRATION_DAYS, required=False, help_text="days a password lasts when useExpiration is on"
     )
     minLength = serializers.IntegerField(min_value=8, max_value=16, required=False)
+    reusePreventionCount = serializers.IntegerField(
+        min_value=0, max_value=24, required=False, help_text="a new password may not be one of the last N (0: off)"
+    )
     complexity = PasswordComplexitySerializer(read_only=True, help_text="the fixed character rules")
 
     def to_representation(self, account):
@@ -666,6 +669,7 @@ class SubAccountPasswordPolicySerializer(TenantSettingSerializer):
             "useExpiration": days > 0,
             "expirationDays": days if days > 0 else None,
             "minLength": account.password_min_length,
+            "reusePreventionCount": account.password_reuse_prevention,
             "complexity": PASSWORD_COMPLEXITY,
         }
 
@@ -678,6 +682,8 @@ class SubAccountPasswordPolicySerializer(TenantSettingSerializer):
         changes = {}
         if "minLength" in validated:
             changes["password_min_length"] = validated["minLength"]
+        if "reusePreventionCount" in validated:
+            changes["password_reuse_prevention"] = validated["reusePreventionCount"]
         if validated.get("useExpiration") is False:
             changes["password_expiration_days"] = 0
         elif "expirationDays" in validated:

@@ -33,6 +33,7 @@ from iam.models import (
 )
 from iam.secrets import decrypt_secret, encrypt_secret
 from iam.services import validation
+from iam.services.sub_accounts import password_replace, password_reuse_problem
 
 WRONG_CREDENTIALS = "The login ID or password is wrong."
 LOCKED_MESSAGE = (
@@ -445,12 +446,14 @@ def password_change(*, session: ConsoleSession, current_password: str, new_passw
             found = validation.password_problems(
                 new_password, min_length=sub_account.account.password_min_length, login_id=sub_account.login_id
             )
+            reused = password_reuse_problem(sub_account, new_password) if not found else None
             if found:
                 problem = ("newPassword", "; ".join(found))
+            elif reused:
+                problem = ("newPassword", reused)
         if problem is None:
-            sub_account.password = make_password(new_password)
+            password_replace(sub_account, new_password, now)
             sub_account.need_password_reset = False
-            sub_account.password_changed_time = now
             sub_account.save(update_fields=["password", "need_password_reset", "password_changed_time"])
             _record(sub_account, ip, "changePassword", password="set")
     if problem is not None:

@@ -3,13 +3,13 @@
 import uuid
 
 from django.conf import settings
-from django.contrib.auth.hashers import make_password
+from django.contrib.auth.hashers import check_password, make_password
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from iam.errors import Conflict, InvalidInput, NotFound, QuotaExceeded
-from iam.models import LOGIN_ID_RE, AccessKey, Account, Group, GroupMembership, SubAccount
+from iam.models import LOGIN_ID_RE, AccessKey, Account, Group, GroupMembership, PasswordHistory, SubAccount
 from iam.secrets import generate_password
 from iam.services import validation
 from iam.services.accounts import access_key_issue, temporary_keys_end
@@ -135,6 +135,33 @@ def sub_account_delete(*, sub_account: SubAccount) -> None:
     SubAccount.objects.filter(pk=sub_account.pk).delete()
 
 
+def password_reuse_problem(sub_account: SubAccount, plain: str) -> str | None:
+    """Why ``plain`` may not become the sub account's password under its account's reuse prevention (the last N
+    passwords, the current one included), or None."""
+    count = sub_account.account.password_reuse_prevention
+    if count <= 0:
+        return None
+    hashes = [sub_account.password] if sub_account.password else []
+    earlier = PasswordHistory.objects.filter(sub_account=sub_account).values_list("password", flat=True)
+    hashes += list(earlier[: count - len(hashes)]) if count > len(hashes) else []
+    if any(check_password(plain, encoded) for encoded in hashes):
+        return f"must differ from the last {count} passwords (the account's reuse prevention)"
+    return None
+
+
+def password_replace(sub_account: SubAccount, plain: str, now) -> None:
+    """Set a new password on a locked row (saved by the caller): the old hash joins the history (the last
+    ``PasswordHistory.KEPT`` are kept) and the expiry counts from now."""
+    if sub_account.password:
+        PasswordHistory.objects.create(sub_account=sub_account, password=sub_account.password, replaced_time=now)
+        stale = PasswordHistory.objects.filter(sub_account=sub_account).values_list("pk", flat=True)[
+            PasswordHistory.KEPT :
+        ]
+        PasswordHistory.objects.filter(pk__in=list(stale)).delete()
+    sub_account.password = make_password(plain)
+    sub_account.password_changed_time = now
+
+
 @transaction.atomic
 def sub_account_password_reset(
     *, sub_account: SubAccount, need_password_generate: bool, new_password: str | None = None
@@ -152,9 +179,11 @@ def sub_account_password_reset(
         plain = validation.password(
             new_password, field="newPassword", min_length=locked.account.password_min_length, login_id=locked.login_id
         )
-    locked.password = make_password(plain)
+        problem = password_reuse_problem(locked, plain)
+        if problem:
+            raise InvalidInput.field("newPassword", problem)
     # A new password also lifts a sign-in lock left by wrong ones, and its expiry counts from now.
-    locked.password_changed_time = timezone.now()
+    password_replace(locked, plain, timezone.now())
     locked.login_failed_attempts, locked.login_locked_time = 0, None
     locked.save(
         update_fields=[

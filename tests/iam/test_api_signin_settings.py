@@ -67,6 +67,7 @@ def test_defaults(api, tenant):
         "useExpiration": False,
         "expirationDays": None,
         "minLength": 8,
+        "reusePreventionCount": 0,
         "complexity": COMPLEXITY,
     }
     assert api.call("GET", SESSION_POLICY, creds=tenant.root).json() == {"idleTimeoutSec": 3600}
@@ -159,6 +160,7 @@ def test_password_policy_expiry_choices(api, tenant):
         "useExpiration": False,
         "expirationDays": None,
         "minLength": 12,
+        "reusePreventionCount": 0,
         "complexity": COMPLEXITY,
     }
     assert Account.objects.get(pk=tenant.account.pk).password_expiration_days == 0
