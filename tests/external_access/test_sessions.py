@@ -232,7 +232,8 @@ def test_a_revoked_certificate_is_refused_while_the_crl_is_enabled(workload):
     assert call(workload.body(), workload.key, workload.certificate)[0].status_code == 201
 
 
-def test_an_intermediate_from_the_chain_header_for_a_bundle_anchor(tenant, workload):
+@pytest.mark.parametrize("leaf_key", ["ec", "rsa"])
+def test_an_intermediate_from_the_chain_header_for_a_bundle_anchor(tenant, workload, leaf_key):
     root, root_key = pki.outside_ca("Outside Root")
     intermediate_key = ec.generate_private_key(ec.SECP256R1())
     intermediate = (
@@ -249,7 +250,11 @@ def test_an_intermediate_from_the_chain_header_for_a_bundle_anchor(tenant, workl
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()), critical=False)
         .sign(root_key, hashes.SHA256())
     )
-    key = ec.generate_private_key(ec.SECP256R1())
+    key = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        if leaf_key == "rsa"
+        else ec.generate_private_key(ec.SECP256R1())
+    )
     leaf = (
         x509.CertificateBuilder()
         .subject_name(pki.name("outside-worker"))
