@@ -177,7 +177,7 @@ _COMPARE = {
 def _positive_test(base: str) -> Callable[[object, object], bool]:
     """test(request_value, policy_value) for the positive form of an operator."""
     if base in ("StringEquals", "StringNotEquals"):
-        return lambda v, p: isinstance(v, str) and v == p
+        return lambda v, p: isinstance(v, str) and v == str(p)
     if base in ("StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase"):
         return lambda v, p: isinstance(v, str) and v.casefold() == str(p).casefold()
     if base in ("StringLike", "StringNotLike"):
@@ -279,7 +279,7 @@ def _static_hit(base: str, values: tuple) -> Callable[[object], bool]:
     """hit(request_value): does it match one of the policy values under the positive form of ``base``?
     Everything about the policy values (sets, wildcard matchers, numbers, dates, networks) is prepared once, here."""
     if base in ("StringEquals", "StringNotEquals"):
-        allowed = frozenset(v for v in values if isinstance(v, str))
+        allowed = frozenset(str(v) for v in values)
         return lambda v: isinstance(v, str) and v in allowed
     if base in ("StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase"):
         folded = frozenset(str(v).casefold() for v in values)
@@ -359,7 +359,7 @@ def _static_scalar_check(base: str, values: tuple, key: str, hit, negated: bool,
     (a string; a boolean for Bool) is tested inline, everything else by ``_other_values``."""
     other = _other_values(hit, negated, missing_result)
     if base in ("StringEquals", "StringNotEquals"):
-        allowed = frozenset(v for v in values if isinstance(v, str))
+        allowed = frozenset(str(v) for v in values)
 
         def string_equals(context: Mapping) -> bool:
             value = context.get(key, MISSING)
@@ -460,7 +460,7 @@ def _static_scalar_check(base: str, values: tuple, key: str, hit, negated: bool,
 def _static_set_check(base: str, values: tuple, key: str, hit, negated: bool, for_all: bool) -> Check:
     """``ForAllValues:`` / ``ForAnyValue:`` without variables. For String(Not)Equals a list of request values is
     compared with the policy's set in one set operation (a value that is not a string is in no such set)."""
-    allowed = frozenset(v for v in values if isinstance(v, str))
+    allowed = frozenset(str(v) for v in values)
 
     def items_of(value):
         if value is MISSING or value is None:

@@ -148,9 +148,15 @@ GRID_OPERATORS = [
     ("IpAddress", ["2001:db8::/32"]),
     ("Bool", ["true"]),
     ("Bool", ["false"]),
+    # Numbers and booleans among a string operator's values compare as their text, as in the reference.
+    ("StringEquals", [1, "b"]),
+    ("StringNotEquals", [1.5]),
+    ("StringEqualsIgnoreCase", [True]),
+    ("ForAnyValue:StringEquals", [1, True]),
+    ("ForAllValues:StringNotEquals", [1]),
 ]
 GRID_VALUES = [
-    "a", "abc", "bcd", "b", "B", "x", "", "10.1.2.3", "11.0.0.1", "2001:db8::1", "not an ip", True, False, 1, 0, None,
+    "1", "1.5", "True", "a", "abc", "bcd", "b", "B", "x", "", "10.1.2.3", "11.0.0.1", "2001:db8::1", "not an ip", True, False, 1, 0, None,
     ["a"], ["a", "b"], ["a", "x"], ["x"], [], ["a", 1], [1], ["a", ["nested"]], [{"k": "v"}], ("a", "x"), ["10.1.2.3"],
 ]  # fmt: skip
 
