@@ -327,7 +327,11 @@ def run_cedar(principals, requests):
 def forget_policy_contents() -> None:
     """Forget every compiled condition, resource matcher and decider the process shares by content, and the values
     compiled from policy text (wildcard matchers, networks): the next compile meets its policies for the first time."""
-    for shared in (engine._shared_conditions, engine._shared_matchers, engine._shared_deciders):
+    for shared in (
+        engine._shared_conditions,
+        engine._shared_matchers,
+        engine._shared_deciders,
+    ):
         shared.clear()
     for cached in (wildcard.matcher, wildcard._any_matcher, conditions._network):
         cached.cache_clear()
@@ -340,20 +344,79 @@ def forget_everything() -> None:
         cached.cache_clear()
 
 
-def first_decision_after_change(policies, rng: random.Random, rounds: int = 200, forget=None) -> list[int]:
-    """Compile 20 policies and decide once. ``forget`` runs before each round (outside the timing), so that the
-    compile cannot reuse what earlier compiles of the same policies left in the process's shared caches."""
-    samples = []
+def first_decision_after_change(
+    policies, rng: random.Random, rounds: int = 200, forget=None, count: int = 20, requests=None
+) -> tuple[list[int], list[int]]:
+    """Compile ``count`` policies and decide once: (latencies, statement counts). ``forget`` runs before each round
+    (outside the timing), so that the compile cannot reuse what earlier compiles of the same policies left in the
+    process's shared caches. The decision is one of ``requests`` (the workload's mix of actions) when given, else
+    View/getSubAccountDetail."""
+    samples, statements = [], []
     for _ in range(rounds):
-        chosen = rng.sample(policies, 20)
-        request = Request("SubAccount", "View/getSubAccountDetail", rng.choice(RESOURCE_POOL))
+        chosen = rng.sample(policies, count)
+        if requests:
+            _, request, context = rng.choice(requests)
+        else:
+            request = Request("SubAccount", "View/getSubAccountDetail", rng.choice(RESOURCE_POOL))
+            context = {"ncp:principalName": "user-0001"}
+        statements.append(sum(len(document) for _, document in chosen))
         if forget is not None:
             forget()
         gc.collect()  # the benchmark's own garbage is not part of compiling
         t0 = time.perf_counter_ns()
-        CompiledPolicies(chosen).decide(request, {"ncp:principalName": "user-0001"})
+        CompiledPolicies(chosen).decide(request, context)
         samples.append(time.perf_counter_ns() - t0)
-    return samples
+    return samples, statements
+
+
+COLD_POLICY_COUNTS = (20, 80, 160)
+
+
+def cold_path(policies, requests, rng: random.Random, rounds: int) -> None:
+    """The first decision after a change at 20, 80 and 160 attached policies: policies this process has never
+    compiled (its shared caches emptied before each round), one request of the workload's mix decided."""
+    print("first decision after a change by attached policies (never-seen policies, compile + one decision):")
+    for count in COLD_POLICY_COUNTS:
+        samples, statements = first_decision_after_change(
+            policies, rng, rounds=rounds, forget=forget_policy_contents, count=count, requests=requests
+        )
+        print(
+            f"  {count:>3} policies ({statistics.median(statements):>4.0f} statements at the median)   "
+            f"p50 {percentile(samples, 0.5) / 1e6:7.3f} ms   p99 {percentile(samples, 0.99) / 1e6:7.3f} ms"
+        )
+
+
+def memory_per_principal(principals, requests, count: int) -> None:
+    """Bytes per compiled principal, by tracemalloc: starting as a fresh process (every shared and cached compiled
+    piece forgotten), compile the first ``count`` principals and decide every request of the workload they make,
+    then divide what is still allocated (after a collection) by ``count``. Shared pieces (conditions, matchers,
+    deciders, generated code) are counted too, spread over the principals that share them. The same again with
+    every action's decider built (prepare()), as a process that served every action of every principal would."""
+    import tracemalloc
+
+    own = [(index, request, context) for index, request, context in requests if index < count]
+    actions = {(index, request.product, request.action) for index, request, _ in own}
+    statements = statistics.median(sum(len(d) for _, d in principals[i][1]) for i in range(count))
+    print(
+        f"memory per compiled principal (tracemalloc, {count} principals, {statements:.0f} statements at the median, "
+        f"{len(own):,} requests, {len(actions) / count:.1f} distinct actions each):"
+    )
+    for label, prepare in (("the requests' actions built", False), ("every action built (prepare)", True)):
+        forget_everything()
+        gc.collect()
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        compiled = [CompiledPolicies(p) for _, p in principals[:count]]
+        if prepare:
+            for c in compiled:
+                c.prepare()
+        for index, request, context in own:
+            compiled[index].decide(request, context)
+        gc.collect()
+        used = tracemalloc.get_traced_memory()[0] - before
+        tracemalloc.stop()
+        del compiled
+        print(f"  {label:<30} {used / count / 1024:8.1f} KB per principal")
 
 
 def api_overhead(policies, rng: random.Random, calls: int) -> dict:
@@ -485,6 +548,10 @@ def main() -> None:
     )
     parser.add_argument("--skip-api", action="store_true", help="only the in-memory measurements")
     parser.add_argument(
+        "--cold-rounds", type=int, default=200, help="first decisions after a change per attached-policy count"
+    )
+    parser.add_argument("--memory-principals", type=int, default=200, help="principals compiled for the memory figure")
+    parser.add_argument(
         "--passes", type=int, default=3, help="throughput passes per evaluator; the fastest counts (default 3)"
     )
     args = parser.parse_args()
@@ -550,10 +617,12 @@ def main() -> None:
         ("a freshly started process (no cache at all)", forget_everything),
         ("policies other principals already use", None),
     ):
-        samples = first_decision_after_change(policies, rng, forget=forget)
+        samples, _ = first_decision_after_change(policies, rng, forget=forget)
         print(
             f"  {label:<46} p50 {percentile(samples, 0.5) / 1e6:.3f} ms, p99 {percentile(samples, 0.99) / 1e6:.3f} ms"
         )
+    cold_path(policies, requests, rng, args.cold_rounds)
+    memory_per_principal(principals, requests, args.memory_principals)
     if args.skip_api:
         return
     api = api_overhead(policies, rng, args.api_calls)
