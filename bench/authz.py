@@ -331,6 +331,7 @@ def forget_policy_contents() -> None:
         engine._shared_conditions,
         engine._shared_matchers,
         engine._shared_deciders,
+        engine._shared_policies,
     ):
         shared.clear()
     for cached in (wildcard.matcher, wildcard._any_matcher, conditions._network):
@@ -340,7 +341,7 @@ def forget_policy_contents() -> None:
 def forget_everything() -> None:
     """As a freshly started process: also the generated decider code and the catalog look-ups."""
     forget_policy_contents()
-    for cached in (engine._factory, engine._expand, engine._applies, conditions._address, conditions._address_bits):
+    for cached in (engine._factory, engine._applies, conditions._address, conditions._address_bits):
         cached.cache_clear()
 
 
@@ -548,6 +549,11 @@ def main() -> None:
     )
     parser.add_argument("--skip-api", action="store_true", help="only the in-memory measurements")
     parser.add_argument(
+        "--closure-deciders",
+        action="store_true",
+        help="every action's decider a plain closure (the engine's generic loop) instead of generated code",
+    )
+    parser.add_argument(
         "--cold-rounds", type=int, default=200, help="first decisions after a change per attached-policy count"
     )
     parser.add_argument("--memory-principals", type=int, default=200, help="principals compiled for the memory figure")
@@ -560,6 +566,8 @@ def main() -> None:
     GROUP_POLICIES = (GROUP_POLICIES[0] * args.scale, GROUP_POLICIES[1] * args.scale)
     DIRECT_POLICIES = (DIRECT_POLICIES[0] * args.scale, DIRECT_POLICIES[1] * args.scale)
 
+    if args.closure_deciders:
+        engine._MAX_GENERATED_TESTS = -1  # every entry has more tests than that: all take the generic closure
     rng = random.Random(args.seed)
     policies, principals = gen_account(rng)
     requests = gen_requests(rng, principals, args.requests)
@@ -569,6 +577,7 @@ def main() -> None:
         f"account: 1,000 principals, 500 policies ({statements:,} statements), {per_principal:.1f} policies per principal"
     )
     print(f"requests: {len(requests):,} (seed {args.seed}); throughput: the fastest of {PASSES} passes per evaluator")
+    print(f"deciders: {'closures (--closure-deciders)' if args.closure_deciders else 'generated code'}")
     gc.collect()
     gc.freeze()  # the generated data is long-lived: keep the collector from rescanning it mid-measurement
 

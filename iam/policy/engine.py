@@ -5,10 +5,15 @@ statements that can apply, split into Deny and Allow, with resource patterns and
 is then a few set look-ups: Deny statements first (an explicit deny wins), then Allow; nothing matching is an
 implicit deny. Statements whose condition uses a key the catalog does not list for an action cannot allow that
 action ("the action is not to be performed").
-"""
+
+Everything is built on the first decision that needs it: an action's decider when that action is first decided,
+a statement's resource patterns and condition when an action it names is. Compiled policies are shared by content
+between the principals of a process, so after a change a principal's first decision compiles only what changed
+and what that one decision needs."""
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -173,7 +178,7 @@ def _matcher(patterns) -> ResourceMatcher:
     return _shared(_shared_matchers, _frozen(patterns), lambda: ResourceMatcher(patterns))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StatementRef:
     """Where a statement comes from, for explanations."""
 
@@ -182,15 +187,58 @@ class StatementRef:
     effect: str
 
 
-@dataclass
-class _Statement:
-    ref: StatementRef
-    targets: list[tuple[str, tuple[str, ...], ResourceMatcher]]
-    condition: Check | None
-    keys: tuple[str, ...]
-
-
+# (resource matcher, condition or None, where the statement comes from, the condition's keys): one per statement target.
 Item = tuple[ResourceMatcher, Check | None, StatementRef, tuple[str, ...]]
+
+
+class _Statement:
+    """One statement of a policy. What it targets (products and action names) is read at once, which is cheap;
+    its resource patterns and condition are compiled on the first decision of an action it names, so the first
+    decision after a change compiles only the statements that decision needs."""
+
+    __slots__ = ("ref", "targets", "_raw", "_items")
+
+    def __init__(self, ref: StatementRef, statement: Mapping):
+        self.ref = ref
+        # (product, action names, action prefixes) per target (see _names); the raw statement until its items are
+        # compiled.
+        self.targets: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = tuple(
+            (t.get("product"), names, _action_prefixes(names))
+            for t in statement.get("targets") or ()
+            for names in (tuple(t.get("actions") or ()),)
+        )
+        self._raw: Mapping | None = statement
+        self._items: tuple[Item, ...] | None = None
+
+    def items(self) -> tuple[Item, ...]:
+        """One (matcher, condition, ref, condition keys) per target, compiled on first use."""
+        items = self._items
+        if items is None:
+            raw = self._raw
+            if raw is None:  # another thread has just compiled them (it sets _items before it drops _raw)
+                return self._items
+            check, keys = _compiled_condition(raw.get("condition") or None)
+            items = tuple((_matcher(t.get("resourceNrns")), check, self.ref, keys) for t in raw.get("targets") or ())
+            self._items, self._raw = items, None  # two threads compiling at once build equal items: harmless
+        return items
+
+
+# The action patterns besides exact names, as the prefix of the action names each stands for.
+_PATTERN_PREFIXES = {"*": "", "View*": "View/", "Change*": "Change/"}
+_prefix_tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _action_prefixes(names: tuple[str, ...]) -> tuple[str, ...]:
+    """The prefixes for ``str.startswith`` of the patterns among a target's actions; usually none (``()``)."""
+    prefixes = tuple(sorted({_PATTERN_PREFIXES[n] for n in names if n.__class__ is str and n in _PATTERN_PREFIXES}))
+    return _prefix_tuples.setdefault(prefixes, prefixes)  # only a handful of distinct ones: share them
+
+
+def _names(names: tuple[str, ...], prefixes: tuple[str, ...], action: str) -> bool:
+    """Whether a target's actions name a catalog action: ``action_matches`` on each of them, in two C calls."""
+    return action in names or action.startswith(prefixes)
+
+
 # (exact resources, needs pattern matching, matcher, condition) - inlined in decide().
 Rest = tuple[frozenset, bool, ResourceMatcher, Check | None]
 
@@ -475,14 +523,8 @@ _UNLISTED: dict[tuple[str, str], Decider] = {
 }
 
 
-@lru_cache(maxsize=4096)
-def _expand(product: str, pattern: str) -> tuple[str, ...]:
-    """The catalog actions of a product an action pattern names."""
-    if product not in catalog.PRODUCTS:
-        return ()
-    if pattern in ("*", "View*", "Change*"):
-        return tuple(a.name for a in catalog.actions_for(product) if action_matches(pattern, a.name))
-    return (pattern,) if catalog.is_known_action(product, pattern) else ()
+# One (product, action) tuple per catalog action, the key of every policy's items (one tuple, however many policies).
+_CATALOG_KEYS: dict[tuple[str, str], tuple[str, str]] = {key: key for key in _UNLISTED}
 
 
 @lru_cache(maxsize=65536)
@@ -507,31 +549,74 @@ def _can_allow(action: catalog.CatalogAction | None, keys: tuple[str, ...]) -> b
     return all(catalog.condition_key_applies(action, key) for key in keys)
 
 
+class _CompiledPolicy:
+    """One policy's statements, with the items each catalog action gets from them collected on the first decision
+    of that action. Only ever grows by equal values, so every principal the policy applies to shares it (see
+    ``_compiled_policy``)."""
+
+    __slots__ = ("statements", "_actions")
+
+    def __init__(self, policy_id: str, permissions):
+        self.statements: tuple[_Statement, ...] = tuple(
+            _Statement(StatementRef(policy_id, index, statement.get("effect")), statement)
+            for index, statement in enumerate(permissions or ())
+            if statement.get("effect") in ("Allow", "Deny")
+        )
+        self._actions: dict[tuple[str, str], tuple[Item, ...]] = {}
+
+    def items_for(self, key: tuple[str, str]) -> tuple[Item, ...]:
+        """The Deny and Allow items that apply to a catalog action, in statement and target order."""
+        found = self._actions.get(key)
+        if found is None:
+            found = self._actions[key] = self._collect(*key)
+        return found
+
+    def _collect(self, product: str, action: str) -> tuple[Item, ...]:
+        items: list[Item] = []
+        for statement in self.statements:
+            deny = statement.ref.effect == "Deny"
+            for position, (t_product, names, prefixes) in enumerate(statement.targets):
+                if (t_product == product or t_product == "*") and _names(names, prefixes, action):
+                    item = statement.items()[position]
+                    if deny or not item[3] or _applies(product, action, item[3]):
+                        items.append(item)
+        return tuple(items)  # most policies name most actions not at all: the one empty tuple
+
+
+# Compiled policies by id and content, shared by the principals they are attached to (most principals get most of
+# their policies from groups) and kept across a change to other policies of the account: after a change, a
+# principal's compile costs a look-up for each policy that did not change. The content key is the policy's pickle:
+# equal bytes are equal documents, down to the types of their values, and pickling costs a fraction of compiling.
+_POLICY_LIMIT = 4096
+_shared_policies: dict = {}
+
+
+def _compiled_policy(policy_id, permissions) -> _CompiledPolicy:
+    policy_id = str(policy_id)
+    try:
+        key = (policy_id, pickle.dumps(permissions, protocol=pickle.HIGHEST_PROTOCOL))
+    except Exception:  # noqa: BLE001 - a document that cannot be pickled is compiled for this principal alone
+        return _CompiledPolicy(policy_id, permissions)
+    policy = _shared_policies.get(key)
+    if policy is None:
+        policy = _CompiledPolicy(policy_id, permissions)
+        if len(_shared_policies) >= _POLICY_LIMIT:
+            _shared_policies.clear()  # a rare, cheap reset: compiled policies already handed out stay valid
+        _shared_policies[key] = policy
+    return policy
+
+
 class CompiledPolicies:
-    """A principal's effective policies, compiled into a per-action index; read-only once built, so shareable."""
+    """A principal's effective policies, compiled into a per-action index; read-only once built, so shareable.
+
+    It holds its compiled policies (shared with other principals) and, per catalog action, the decider built on
+    that action's first decision: the first decision after a change pays for the one action it asks about, not for
+    all of them. Building twice from two threads at once is harmless: both build the same thing."""
 
     def __init__(self, policies: Iterable[tuple[str, list]]):
-        self._statements: list[_Statement] = []
-        for policy_id, permissions in policies:
-            for index, statement in enumerate(permissions or ()):
-                effect = statement.get("effect")
-                if effect not in ("Allow", "Deny"):
-                    continue
-                check, keys = _compiled_condition(statement.get("condition") or None)
-                targets = [
-                    (t.get("product"), tuple(t.get("actions") or ()), _matcher(t.get("resourceNrns")))
-                    for t in statement.get("targets") or ()
-                ]
-                self._statements.append(
-                    _Statement(
-                        ref=StatementRef(str(policy_id), index, effect), targets=targets, condition=check, keys=keys
-                    )
-                )
-        # Each action's entry and decider are built on its first decision (or by prepare()): the first decision
-        # after a change pays for the one action it asks about, not for all of them. Building twice from two
-        # threads at once is harmless: both build the same thing.
-        self._buckets = self._index()
-        self._entries: dict[tuple[str, str], _Entry] = {}
+        self._policies: tuple[_CompiledPolicy, ...] = tuple(
+            _compiled_policy(policy_id, permissions) for policy_id, permissions in policies
+        )
         # product -> action -> decider, for the catalog's actions only (so the keys stay bounded). Two look-ups by
         # string cost about half of one by a (product, action) tuple, which has to be built, hashed and compared.
         self._deciders: dict[str, dict[str, Decider]] = {product: {} for product in catalog.PRODUCTS}
@@ -541,7 +626,6 @@ class CompiledPolicies:
         for product, action in _UNLISTED:
             if action not in self._deciders[product]:
                 self._decider_for(product, action)
-        self._buckets = {}  # every entry is built: the raw buckets are no longer needed
         return self
 
     def _decider_for(self, product: str, action: str) -> Decider:
@@ -550,51 +634,39 @@ class CompiledPolicies:
             self._deciders[product][action] = decider
         return decider
 
-    def _index(self) -> dict[tuple[str, str], tuple[list[Item], list[Item]]]:
-        """Every catalog action any statement names, with its Deny and Allow items (expansion via the catalog)."""
-        buckets: dict[tuple[str, str], tuple[list[Item], list[Item]]] = {}
-        for statement in self._statements:
-            deny = statement.ref.effect == "Deny"
-            for t_product, patterns, matcher in statement.targets:
-                products = catalog.PRODUCTS if t_product == "*" else (t_product,)
-                item = (matcher, statement.condition, statement.ref, statement.keys)
-                for product in products:
-                    names = {name for pattern in patterns for name in _expand(product, pattern)}
-                    for name in names:
-                        if not deny and statement.keys and not _applies(product, name, statement.keys):
-                            continue
-                        denies, allows = buckets.setdefault((product, name), ([], []))
-                        (denies if deny else allows).append(item)
-        return buckets
-
     @property
     def statement_count(self) -> int:
-        return len(self._statements)
+        return sum(len(policy.statements) for policy in self._policies)
+
+    def _statements(self) -> Iterable[_Statement]:
+        for policy in self._policies:
+            yield from policy.statements
 
     def _entry(self, product: str, action: str) -> _Entry:
-        entry = self._entries.get((product, action))
-        if entry is not None:
-            return entry
-        bucket = self._buckets.get((product, action))
-        if bucket is not None:
-            entry = _Entry.build(*bucket)
-        elif (product, action) in _UNLISTED:
-            entry = _EMPTY_ENTRY  # the index holds every catalog action any statement names
-        else:
+        """The statements that can apply to an action, from each policy's index. Not kept: the decider holds what
+        decisions need, and explanations (rare) build the entry again."""
+        key = _CATALOG_KEYS.get((product, action))
+        if key is None:
             return self._entry_by_matching(product, action)
-        self._entries[product, action] = entry
-        return entry
+        denies: list[Item] = []
+        allows: list[Item] = []
+        for policy in self._policies:
+            for item in policy.items_for(key):
+                (denies if item[2].effect == "Deny" else allows).append(item)
+        if not denies and not allows:
+            return _EMPTY_ENTRY
+        return _Entry.build(denies, allows)
 
     def _entry_by_matching(self, product: str, action: str) -> _Entry:
         """An action the catalog does not know: only exact names and patterns can match it; no key applies."""
         denies, allows = [], []
-        for statement in self._statements:
-            for t_product, patterns, matcher in statement.targets:
-                if (t_product == "*" or t_product == product) and any(action_matches(p, action) for p in patterns):
-                    item = (matcher, statement.condition, statement.ref, statement.keys)
+        for statement in self._statements():
+            for position, (t_product, names, _) in enumerate(statement.targets):
+                if (t_product == "*" or t_product == product) and any(action_matches(p, action) for p in names):
+                    item = statement.items()[position]
                     if statement.ref.effect == "Deny":
                         denies.append(item)
-                    elif not statement.keys:
+                    elif not item[3]:
                         allows.append(item)
         return _Entry.build(denies, allows)
 

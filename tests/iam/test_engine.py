@@ -111,6 +111,24 @@ def test_engine_agrees_with_the_reference(policies, request, context):
     assert compiled.explain(request, context).decision == expected
 
 
+@settings(
+    max_examples=int(os.environ.get("ENGINE_EXAMPLES", "600")) // 3,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(policies=policies, asked=st.lists(st.tuples(requests, contexts, st.booleans()), min_size=2, max_size=8))
+def test_actions_built_on_first_use_in_any_order_agree_with_the_reference(policies, asked):
+    # One compiled principal asked a run of requests, each action's decider built when it is first decided (or
+    # explained first: explanations build their statements without building the decider).
+    compiled = CompiledPolicies(policies)
+    for request, context, explain_first in asked:
+        expected = reference_eval.evaluate(policies, request, context)
+        if explain_first:
+            assert compiled.explain(request, context).decision == expected
+        assert compiled.decide(request, context) == expected
+        assert compiled.explain(request, context).decision == expected
+
+
 def _doc(effect, actions, resources=("*",), condition=None, product="SubAccount"):
     statement = {
         "effect": effect,
@@ -224,3 +242,38 @@ def test_a_target_without_resource_nrns_means_every_resource():
         [("p", [{"effect": "Allow", "targets": [{"product": "SubAccount", "actions": ["*"]}]}])]
     )
     assert compiled.decide(Request("SubAccount", "View/getSubAccountDetail", SUB_A)) == ALLOWED
+
+
+def test_an_action_first_decided_after_others_decides_and_explains_like_a_prepared_principal():
+    team = {"StringEquals": {"ncp:resourceTag/team": ["a"]}}
+    policies = [
+        ("p1", _doc("Allow", ["View*"]) + _doc("Deny", ["Change/updateSubAccount"], [SUB_B])),
+        ("p2", _doc("Allow", ["Change/updateSubAccount"], condition=team) + _doc("Deny", ["View/getRoleList"])),
+    ]
+    lazy, prepared = CompiledPolicies(policies), CompiledPolicies(policies).prepare()
+    update = "Change/updateSubAccount"
+    assert lazy.decide(Request("SubAccount", "View/getRoleList")) == EXPLICIT_DENY
+    assert lazy.decide(Request("SubAccount", "View/getSubAccountDetail", SUB_A)) == ALLOWED
+    assert update not in lazy._deciders["SubAccount"]
+    # Explained before it is ever decided: the statements and the missing key, and still no decider built.
+    explanation = lazy.explain(Request("SubAccount", update, SUB_A))
+    assert (explanation.decision, explanation.matched, explanation.missing_context_keys) == (
+        IMPLICIT_DENY,
+        [],
+        ["ncp:resourceTag/team"],
+    )
+    assert update not in lazy._deciders["SubAccount"]
+    for resource, context, expected in (
+        (SUB_A, {"ncp:resourceTag/team": "a"}, ALLOWED),
+        (SUB_A, {"ncp:resourceTag/team": "b"}, IMPLICIT_DENY),
+        (SUB_A, {}, IMPLICIT_DENY),
+        (SUB_B, {"ncp:resourceTag/team": "a"}, EXPLICIT_DENY),
+    ):
+        request = Request("SubAccount", update, resource)
+        assert lazy.decide(request, context) == prepared.decide(request, context) == expected
+        assert lazy.explain(request, context).matched == prepared.explain(request, context).matched
+    assert lazy._deciders["SubAccount"][update] is prepared._deciders["SubAccount"][update]
+    assert lazy.explain(Request("SubAccount", update, SUB_B), {"ncp:resourceTag/team": "a"}).matched == [
+        {"policyId": "p1", "permissionIndex": 1, "effect": "Deny"},
+        {"policyId": "p2", "permissionIndex": 0, "effect": "Allow"},
+    ]

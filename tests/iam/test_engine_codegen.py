@@ -1,6 +1,7 @@
 """The engine's generated deciders: policy text is data, never code; shared compiled forms never mix up policies."""
 
 import re
+import threading
 
 import pytest
 
@@ -224,3 +225,36 @@ def test_deciders_are_built_on_first_use_and_prepare_builds_them_all():
     assert compiled.decide(Request("SubAccount", "View/getGroupList")) == IMPLICIT_DENY
     assert compiled.explain(Request("SubAccount", ACTION, SUB_A)).decision == EXPLICIT_DENY
     assert compiled.decide(Request("SubAccount", "View/notInTheCatalog")) == IMPLICIT_DENY
+
+
+def test_principals_share_a_compiled_policy_and_a_changed_document_is_compiled_again():
+    def document(team):
+        return [_statement("Allow", condition={"StringEquals": {"ncp:resourceTag/team": [team]}})]
+
+    first = CompiledPolicies([("p1", document("1"))])
+    second = CompiledPolicies([("p0", [_statement("Deny", [SUB_A])]), ("p1", document("1"))])
+    assert first._policies[0] is second._policies[1]
+    # The same id with other content (even only the type of a value), or the same content under another id (the
+    # explanations name it), is a policy of its own.
+    changed, retyped, renamed = (
+        CompiledPolicies([("p1", document("2"))]),
+        CompiledPolicies([("p1", document(1))]),
+        CompiledPolicies([("p2", document("1"))]),
+    )
+    assert len({id(c._policies[0]) for c in (first, changed, retyped, renamed)}) == 4
+    request, context = Request("SubAccount", ACTION, SUB_A), {"ncp:resourceTag/team": "1"}
+    assert first.decide(request, context) == ALLOWED
+    assert changed.decide(request, context) == IMPLICIT_DENY
+    assert reference_eval.evaluate([("p1", document("2"))], request, context) == IMPLICIT_DENY
+    assert renamed.explain(request, context).matched == [{"policyId": "p2", "permissionIndex": 0, "effect": "Allow"}]
+
+
+def test_a_document_that_cannot_be_pickled_is_compiled_for_its_principal_alone():
+    document = [{**_statement("Allow"), "note": threading.Lock()}]  # an extra field the engine ignores
+    first, second = CompiledPolicies([("p", document)]), CompiledPolicies([("p", document)])
+    assert first._policies[0] is not second._policies[0]
+    assert (
+        first.decide(Request("SubAccount", ACTION, SUB_A))
+        == ALLOWED
+        == second.decide(Request("SubAccount", ACTION, SUB_A))
+    )
