@@ -117,10 +117,16 @@ def request_context(principal: Principal, request: Request, base: dict) -> Reque
 
 
 class _CompiledCache:
-    """A small thread-safe LRU of compiled policies keyed by (principal, version)."""
+    """A small thread-safe LRU of compiled policies keyed by (principal, version), at most ``size`` entries.
+
+    ``evictions`` counts the entries pushed out to make room (not those replaced by a newer version of the same
+    principal, which simply stop being asked for). Evictions that keep growing mean the cache is too small for the
+    principals this process serves: each one costs a compile on that principal's next call. The first eviction and
+    then each time another ``size`` have happened (the whole cache turned over once more) are logged."""
 
     def __init__(self, size: int):
-        self.size = size
+        self.size = max(1, size)
+        self.evictions = 0
         self._items: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
 
@@ -132,11 +138,27 @@ class _CompiledCache:
             return value
 
     def put(self, key, value) -> None:
+        evicted = 0
         with self._lock:
             self._items[key] = value
             self._items.move_to_end(key)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
+                evicted += 1
+            self.evictions += evicted
+            total = self.evictions
+        if evicted and (total == evicted or total // self.size > (total - evicted) // self.size):
+            logger.warning(
+                "authz: compiled policy cache full (IAM_AUTHZ_CACHE_SIZE=%d), %d evictions so far",
+                self.size,
+                total,
+                extra={"cache_size": self.size, "evictions": total},
+            )
+
+    def stats(self) -> dict:
+        """What an operator looks at: entries held, the bound and evictions since the process started."""
+        with self._lock:
+            return {"entries": len(self._items), "size": self.size, "evictions": self.evictions}
 
     def clear(self) -> None:
         with self._lock:
@@ -148,6 +170,10 @@ class EngineAuthorizer:
 
     def __init__(self):
         self.compiled_cache = _CompiledCache(getattr(settings, "IAM_AUTHZ_CACHE_SIZE", 10_000))
+
+    def cache_stats(self) -> dict:
+        """The per-process compiled cache: entries held, its bound (IAM_AUTHZ_CACHE_SIZE) and evictions so far."""
+        return self.compiled_cache.stats()
 
     def compiled_for(self, principal: Principal) -> CompiledPolicies:
         key = (principal.account_id, principal.policy_owner, principal.policy_version)

@@ -98,3 +98,40 @@ def test_the_authorizer_is_replaceable_through_settings(api, tenant, settings):
         "message": "Permission Denied",
         "details": "SubAccount:View/getSubAccountList on * is not allowed",
     }
+
+
+def test_the_compiled_cache_keeps_the_most_recently_used_and_counts_evictions(caplog):
+    cache = authz._CompiledCache(3)
+    for key in "abc":
+        cache.put(key, key.upper())
+    assert cache.get("a") == "A"  # now the most recently used
+    with caplog.at_level("WARNING", logger="iam.gateway.authz"):
+        cache.put("d", "D")
+    assert cache.get("b") is None and [cache.get(k) for k in "acd"] == ["A", "C", "D"]
+    assert cache.stats() == {"entries": 3, "size": 3, "evictions": 1}
+    # Logged at the first eviction, then each time another cache's worth (3) has been pushed out.
+    assert [r.evictions for r in caplog.records] == [1]
+    with caplog.at_level("WARNING", logger="iam.gateway.authz"):
+        for key in "efghi":
+            cache.put(key, key.upper())
+    assert cache.stats() == {"entries": 3, "size": 3, "evictions": 6}
+    assert [r.evictions for r in caplog.records] == [1, 3, 6]
+    assert "IAM_AUTHZ_CACHE_SIZE=3" in caplog.records[-1].getMessage()
+    cache.put("i", "I2")  # a key already held is replaced, nothing is pushed out
+    assert cache.stats()["evictions"] == 6 and cache.get("i") == "I2"
+
+
+@pytest.mark.django_db
+def test_the_authorizer_holds_at_most_iam_authz_cache_size_principals(tenant, settings):
+    settings.IAM_AUTHZ_CACHE_SIZE = 1
+    authorizer = EngineAuthorizer()
+    first, _ = make_sub_account(tenant, "first", policy_ids=[VIEWER])
+    second, _ = make_sub_account(tenant, "second")
+    request = [Request("SubAccount", "View/getSubAccountList")]
+    assert authorizer.authorize(_principal(first), request).allowed
+    assert authorizer.cache_stats() == {"entries": 1, "size": 1, "evictions": 0}
+    assert not authorizer.authorize(_principal(second), request).allowed
+    assert authorizer.cache_stats() == {"entries": 1, "size": 1, "evictions": 1}
+    # The evicted principal is compiled again on its next call, and decided as before.
+    assert authorizer.authorize(_principal(first), request).allowed
+    assert authorizer.cache_stats() == {"entries": 1, "size": 1, "evictions": 2}
