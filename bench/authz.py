@@ -3,13 +3,14 @@
 Generates (seeded) a realistic account: 1,000 principals, 500 policies of 1-10 statements with 1-30 actions each,
 a third of the statements with conditions, 100 groups, 1-3 groups per principal, and 100,000 requests. Checks that
 the compiled engine decides exactly like the reference evaluator (and like Cedar on the first 5,000 requests: Cedar
-takes ~1 ms a decision), then prints decisions per second and p50/p99 latency per decision for each, the first
-decision after a change (compiling a principal with 20 policies from scratch), and the cost of authorization on a
-signed API read. Every evaluator is timed the same way (see ``timed``). About a minute and a half on an idle
-2-core machine with --skip-api.
+takes ~1 ms a decision), then prints decisions per second and p50/p99 latency per decision for each (and for the
+engine with plain closures as deciders instead of generated code), the first decision after a change (compile
+from scratch + one decision, at 20, 80 and 160 attached policies), the memory a compiled principal holds, and the
+cost of authorization on a signed API read. Every evaluator is timed the same way (see ``timed``). About two
+minutes on an idle 2-core machine with --skip-api.
 
     python bench/authz.py [--requests 100000] [--cedar-requests 5000] [--seed 7] [--scale 1] [--passes 3] [--skip-api]
-"""
+                          [--cold-rounds 200] [--memory-principals 200] [--closure-deciders]"""
 
 import argparse
 import functools
@@ -167,11 +168,18 @@ def timed(deciders, requests):
     return decisions, latencies, total
 
 
-def compile_all(principals) -> list[CompiledPolicies]:
+def compile_all(principals, closures: bool = False) -> list[CompiledPolicies]:
     """Every principal compiled before any clock starts, every action included (the authorizer builds an action's
     decider on its first decision; the first decision after a change is measured on its own below). Compiled once
-    and used by the engine's passes, the floor and the Cedar comparison alike."""
-    compiled = [CompiledPolicies(p).prepare() for _, p in principals]
+    and used by the engine's passes, the floor and the Cedar comparison alike. ``closures``: every decider the
+    engine's plain closure (its generic loop) instead of generated code, for the comparison."""
+    limit = engine._MAX_GENERATED_TESTS
+    if closures:
+        engine._MAX_GENERATED_TESTS = -1  # every entry has more tests than that: all take the closure
+    try:
+        compiled = [CompiledPolicies(p).prepare() for _, p in principals]
+    finally:
+        engine._MAX_GENERATED_TESTS = limit
     gc.collect()
     gc.freeze()  # long-lived like the generated data: no collection during another evaluator's passes rescans them
     return compiled
@@ -567,7 +575,7 @@ def main() -> None:
     DIRECT_POLICIES = (DIRECT_POLICIES[0] * args.scale, DIRECT_POLICIES[1] * args.scale)
 
     if args.closure_deciders:
-        engine._MAX_GENERATED_TESTS = -1  # every entry has more tests than that: all take the generic closure
+        engine._MAX_GENERATED_TESTS = -1  # every entry has more tests than that: all take the closure
     rng = random.Random(args.seed)
     policies, principals = gen_account(rng)
     requests = gen_requests(rng, principals, args.requests)
@@ -598,6 +606,14 @@ def main() -> None:
     print(
         f"  floor / reference throughput: {(len(requests) / floor_s) / (len(requests) / ref_s):,.0f}x (no engine can beat this in Python)"
     )
+    if not args.closure_deciders:
+        closures = compile_all(principals, closures=True)
+        closure_decisions, closure_lat, closure_s = run_engine(closures, requests)
+        del closures
+        if closure_decisions != engine_decisions:
+            raise AssertionError("closure deciders decided differently from generated ones")
+        report("engine, closures", closure_lat, closure_s)
+        print(f"  generated / closure deciders throughput: {closure_s / engine_s:.2f}x (same decisions)")
 
     try:
         import cedarpy  # noqa: F401
