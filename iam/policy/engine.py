@@ -202,11 +202,11 @@ class _Statement:
         self.ref = ref
         # (product, action names, action prefixes) per target (see _names); the raw statement until its items are
         # compiled.
-        self.targets: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = tuple(
-            (t.get("product"), names, _action_prefixes(names))
-            for t in statement.get("targets") or ()
-            for names in (tuple(t.get("actions") or ()),)
-        )
+        targets = []
+        for target in statement.get("targets") or ():
+            names = tuple(target.get("actions") or ())
+            targets.append((target.get("product"), names, _action_prefixes(names)))
+        self.targets: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = tuple(targets)
         self._raw: Mapping | None = statement
         self._items: tuple[Item, ...] | None = None
 
@@ -230,6 +230,8 @@ _prefix_tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 def _action_prefixes(names: tuple[str, ...]) -> tuple[str, ...]:
     """The prefixes for ``str.startswith`` of the patterns among a target's actions; usually none (``()``)."""
+    if "*" not in names and "View*" not in names and "Change*" not in names:
+        return ()  # the usual target: exact names only (three scans in C, no set built)
     prefixes = tuple(sorted({_PATTERN_PREFIXES[n] for n in names if n.__class__ is str and n in _PATTERN_PREFIXES}))
     return _prefix_tuples.setdefault(prefixes, prefixes)  # only a handful of distinct ones: share them
 
