@@ -49,6 +49,7 @@ def test_readyz_is_ready_with_the_database_the_broker_and_a_fresh_heartbeat(clie
     body = response.json()
     age = body["checks"]["worker"].pop("ageSeconds")
     assert 10 <= age < 20
+    assert body.pop("authzCache") == {"entries": 0, "size": settings.IAM_AUTHZ_CACHE_SIZE, "evictions": 0}
     assert body == {
         "status": "ready",
         "checks": {
@@ -64,7 +65,8 @@ def test_readyz_is_not_ready_without_any_heartbeat(client, embedded_broker, sett
     settings.READY_WORKER_HEARTBEAT_MAX_AGE_SECONDS = 60
     response = client.get("/readyz")
     assert response.status_code == 503
-    assert response.json() == {
+    assert "authzCache" in response.json()  # information only, whatever the checks
+    assert {k: v for k, v in response.json().items() if k != "authzCache"} == {
         "status": "not ready",
         "checks": {
             "database": {"status": "ok"},
@@ -122,7 +124,8 @@ def test_readyz_names_only_the_error_class_when_the_database_fails(client, embed
     monkeypatch.setattr("iam.api.views.health.last_worker_heartbeat", broken_heartbeat)
     response = client.get("/readyz")
     assert response.status_code == 503
-    assert response.json() == {
+    assert "authzCache" in response.json()  # information only, whatever the checks
+    assert {k: v for k, v in response.json().items() if k != "authzCache"} == {
         "status": "not ready",
         "checks": {
             "database": {"status": "error", "error": "OperationalError"},
@@ -161,3 +164,21 @@ def test_the_configured_broker_answers(client):
     response = client.get("/readyz")
     assert response.json()["checks"]["broker"] == {"status": "ok"}
     assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_readyz_shows_the_authorization_caches_evictions(client, embedded_broker, settings, api):
+    from iam.gateway.authz import get_authorizer
+    from tests.conftest import make_sub_account, make_tenant
+
+    authorizer = get_authorizer()
+    authorizer.compiled_cache.size = 1  # this process's cache, for the test (the fixture clears it again)
+    try:
+        tenant = make_tenant("Alpha", member_no=2942)
+        for login in ("first", "second", "third"):
+            _, creds = make_sub_account(tenant, login, actions=["View/getGroupList"])
+            assert api.call("GET", "/api/v1/groups", creds=creds).status_code == 200
+        shown = client.get("/readyz").json()["authzCache"]
+        assert shown == {"entries": 1, "size": 1, "evictions": 2}
+    finally:
+        authorizer.compiled_cache.size = settings.IAM_AUTHZ_CACHE_SIZE

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from iam.gateway.authz import get_authorizer
 from iam.services.maintenance import last_worker_heartbeat
 
 # Brokers that live inside the process or on local disk: nothing to connect to.
@@ -74,4 +75,11 @@ def readyz(request):
     """200 when the database, the broker and a worker are all there; 503 with the failing check otherwise."""
     checks = {"database": check_database(), "broker": check_broker(), "worker": check_worker()}
     ready = all(check["status"] == "ok" for check in checks.values())
-    return JsonResponse({"status": "ready" if ready else "not ready", "checks": checks}, status=200 if ready else 503)
+    body = {"status": "ready" if ready else "not ready", "checks": checks, "authzCache": authz_cache_stats()}
+    return JsonResponse(body, status=200 if ready else 503)
+
+
+def authz_cache_stats() -> dict:
+    """This process's compiled-policy cache (entries, bound, evictions so far): information, never a failed check."""
+    stats = getattr(get_authorizer(), "cache_stats", None)
+    return stats() if stats is not None else {}
