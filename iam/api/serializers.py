@@ -1,10 +1,16 @@
 """Serializers: shapes of the wire format (camelCase), no policy decisions."""
 
 import copy
+import datetime
 from functools import cached_property
 
+from django.conf import settings
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
+from rest_framework import ISO_8601, serializers
+from rest_framework.fields import Field, SkipField
+from rest_framework.relations import PKOnlyObject
+from rest_framework.settings import api_settings
 
 from iam.models import AccessKey, AuditEvent, Group, Policy, Role, RoleServiceTarget, Server, SubAccount
 
@@ -48,6 +54,93 @@ class FieldsBuiltOnce:
     def _readable_fields(self):
         # DRF walks the fields again for every row of a list; a read shape's readable fields are the same each time.
         return [field for field in self.fields.values() if not field.write_only]
+
+    def to_representation(self, instance):
+        # DRF's Serializer.to_representation, with each field's attribute read and value converted the way that
+        # field's class does it but without its per-value indirections (the plan below); what the plan does not know
+        # goes through the field itself, exactly as DRF would.
+        ret = {}
+        for name, attname, field, convert in self._representation_plan:
+            if attname is not None:
+                value = getattr(instance, attname)
+            else:
+                try:
+                    value = field.get_attribute(instance)
+                except SkipField:
+                    continue
+                if (value.pk if isinstance(value, PKOnlyObject) else value) is None:
+                    ret[name] = None
+                    continue
+            ret[name] = None if value is None else convert(value)
+        return ret
+
+    @cached_property
+    def _representation_plan(self) -> list[tuple]:
+        """(name, model attribute or None, field, converter) per readable field: a plain attribute of a concrete,
+        non-relational model field is read with getattr (what DRF's get_attribute does for it: such a value is
+        never callable and never raises ObjectDoesNotExist); anything else through ``field.get_attribute``."""
+        model = getattr(getattr(self, "Meta", None), "model", None)
+        columns = {}
+        if model is not None:
+            columns = {f.name: f.attname for f in model._meta.concrete_fields if not f.is_relation}
+        plan = []
+        for field in self._readable_fields:
+            attname = None
+            if (
+                type(field).get_attribute is Field.get_attribute
+                and len(field.source_attrs) == 1
+                and field.source_attrs[0] in columns
+            ):
+                attname = columns[field.source_attrs[0]]
+            plan.append((field.field_name, attname, field, _converter(field)))
+        return plan
+
+
+def _is_plain(field, drf_class) -> bool:
+    """Whether ``field`` represents values with ``drf_class``'s own to_representation (not an override)."""
+    return type(field).to_representation is drf_class.to_representation
+
+
+def _converter(field):
+    """A function equal to ``field.to_representation`` for every value that is not None (DRF never passes None)."""
+    if _is_plain(field, serializers.CharField):
+        return str
+    if _is_plain(field, serializers.IntegerField):
+        return int
+    if _is_plain(field, serializers.UUIDField) and field.uuid_format == "hex_verbose":
+        return str
+    if _is_plain(field, serializers.BooleanField):
+        # True and False are in TRUE_VALUES and FALSE_VALUES; anything else ("0", 1, None...) is the field's to say.
+        return lambda value: value if value is True or value is False else field.to_representation(value)
+    if _is_plain(field, serializers.DateTimeField):
+        return _datetime_converter(field)
+    if _is_plain(field, serializers.ListField) and _is_plain(field.child, serializers.CharField):
+        return lambda value: [str(item) if item is not None else None for item in value]
+    if _is_plain(field, serializers.DictField) and _is_plain(field.child, serializers.CharField):
+        return lambda value: {str(key): str(item) if item is not None else None for key, item in value.items()}
+    return field.to_representation
+
+
+def _datetime_converter(field):
+    def convert(value):
+        # An aware datetime in a strftime format, with the current time zone (DRF's enforce_timezone with USE_TZ on
+        # and no time zone of the field's own); anything else, or an overflow, is the field's to answer.
+        output_format = getattr(field, "format", api_settings.DATETIME_FORMAT)
+        if (
+            type(value) is datetime.datetime
+            and output_format is not None
+            and output_format.lower() != ISO_8601
+            and settings.USE_TZ
+            and not hasattr(field, "timezone")
+            and timezone.is_aware(value)
+        ):
+            try:
+                return value.astimezone(timezone.get_current_timezone()).strftime(output_format)
+            except OverflowError:
+                pass
+        return field.to_representation(value)
+
+    return convert
 
 
 # Sub accounts --------------------------------------------------------------------------------------------------
