@@ -4,6 +4,7 @@ import uuid
 from functools import lru_cache
 
 from django.db import DatabaseError, connections, router
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import Q
 
 from iam.gateway.principals import ROLE, SUB_ACCOUNT, Principal
@@ -71,7 +72,18 @@ def _server_binding_cursor(connection):
         if connection.timezone != loader.timezone:
             postgresql.register_tzloader(connection.timezone, raw)
     connection.validate_thread_sharing()
-    return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+    if connection.queries_logged:
+        return _ServerBindingDebugCursor(raw, connection)
+    return connection.make_cursor(raw)
+
+
+class _ServerBindingDebugCursor(CursorDebugWrapper):
+    """Django's debug cursor, logging a server-bound statement as the client-bound one would read (the statement with
+    its parameters in it): Django asks psycopg for the text it sent, which a prepared statement never sends."""
+
+    def execute(self, sql, params=None):
+        with self.debug_sql(self.db.ops.compose_sql(sql, params), params):
+            return CursorWrapper.execute(self, sql, params)
 
 
 def _fetch_key_row(connection, sql: str, access_key: str):
