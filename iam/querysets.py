@@ -7,8 +7,14 @@ from django.utils import timezone
 
 def _tenancy(base: models.QuerySet, scoped: models.QuerySet, account) -> models.QuerySet:
     """``scoped`` remembers that it is ``base`` narrowed to ``account`` and nothing more: any further filter, order or
-    slice is a clone, which does not carry the attribute (what lets a list compile its SQL once, CompiledList)."""
-    scoped.tenancy_of = (base, account.pk)
+    slice is a clone, which does not carry the attribute (what lets a list compile its SQL once, CompiledList).
+
+    ``base`` is named by a token of its own rather than held: a marked queryset that is pickled then carries no
+    other queryset (whose pickling would run it), and an unpickled one names no live queryset."""
+    token = base.__dict__.get("tenancy_token")
+    if token is None:
+        token = base.__dict__.setdefault("tenancy_token", object())  # a race makes one token win, harmlessly
+    scoped.tenancy_of = (token, account.pk)
     return scoped
 
 

@@ -91,7 +91,7 @@ class CompiledList:
     ``count()`` is the ORM's.
     """
 
-    # id(base queryset) -> (base queryset, template or None). The entry holds the queryset, so its id is never reused.
+    # (the base queryset's tenancy token, database alias) -> template or None.
     _templates: dict = {}
     _lock = threading.Lock()
 
@@ -101,16 +101,16 @@ class CompiledList:
         self.params = (account_id,)
 
     @classmethod
-    def of(cls, base, queryset, account_id):
-        """The compiled list of ``queryset`` (``base.for_account(...)``, possibly without its select_related), or
-        None where the ORM must run it (a shape this does not read)."""
-        key = (id(base), queryset.db)
-        entry = cls._templates.get(key)
-        if entry is None or entry[0] is not base:
-            entry = (base, cls._compile(queryset, account_id))
+    def of(cls, token, queryset, account_id):
+        """The compiled list of ``queryset`` (a base queryset's ``for_account(...)``, named by its tenancy token,
+        possibly without its select_related), or None where the ORM must run it (a shape this does not read)."""
+        key = (token, queryset.db)
+        try:
+            template = cls._templates[key]
+        except KeyError:
+            template = cls._compile(queryset, account_id)
             with cls._lock:
-                entry = cls._templates.setdefault(key, entry)
-        template = entry[1]
+                template = cls._templates.setdefault(key, template)
         return None if template is None else cls(queryset, template, account_id)
 
     @staticmethod

@@ -3,6 +3,7 @@ when the request names a filter; a page's rows carry the caller's account withou
 list runs the very SQL the ORM would, compiled once, and answers the same bytes."""
 
 import math
+import pickle
 
 import pytest
 from django.db import connection, models
@@ -321,7 +322,13 @@ def test_a_filtered_or_searched_list_goes_through_the_orm(api, tenant, monkeypat
 def test_only_the_views_own_queryset_narrowed_to_the_account_and_nothing_more_is_marked(tenant):
     base = SubAccount.objects.select_related("account")
     scoped = base.for_account(tenant.account)
-    assert scoped.tenancy_of == (base, tenant.account.pk)
+    assert scoped.tenancy_of == (base.tenancy_token, tenant.account.pk)
+    assert base.for_account(tenant.account).tenancy_of[0] is base.tenancy_token  # one token per base queryset
+    assert (
+        SubAccount.objects.select_related("account").for_account(tenant.account).tenancy_of[0] is not base.tenancy_token
+    )
+    unpickled = pickle.loads(pickle.dumps(scoped))
+    assert unpickled.tenancy_of[0] is not base.tenancy_token  # names no live queryset
     for chained in (
         scoped.filter(active=True),  # no parameter: only the mark tells this query from the plain one
         scoped.order_by("login_id"),

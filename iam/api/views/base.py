@@ -101,15 +101,16 @@ class AccountScopedViewSet(viewsets.GenericViewSet):
     def paginate_queryset(self, queryset):
         # A list's rows are the caller's account's (get_queryset), and the caller's account is already loaded: the
         # page need not join and build it again for every row (a third of the page query). The rows get that one.
-        base, account_id = getattr(queryset, "tenancy_of", (None, None))
+        token, account_id = getattr(queryset, "tenancy_of", (None, None))
         related = queryset.query.select_related
         own_account = related == {"account": {}}
         if own_account:
             queryset = queryset.select_related(None)
-        if base is not None and base is self.queryset and account_id == self.account.pk:
+        own_token = self.queryset.__dict__.get("tenancy_token")
+        if token is not None and token is own_token and account_id == self.account.pk:
             # The view's own queryset for the caller's account and nothing more (no filter, no search): its SQL is
             # compiled once per process and run with each caller's account id.
-            queryset = CompiledList.of(base, queryset, account_id) or queryset
+            queryset = CompiledList.of(token, queryset, account_id) or queryset
         page = super().paginate_queryset(queryset)
         if own_account and page is not None:
             account = self.account
