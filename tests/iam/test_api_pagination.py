@@ -360,3 +360,12 @@ def test_only_a_plain_query_with_the_account_id_as_its_one_parameter_is_compiled
     for queryset in refused:
         assert CompiledList._compile(queryset, account.pk) is None, refused.index(queryset)
     assert CompiledList._compile(plain, account.pk + 1) is None
+
+
+@pytest.mark.django_db
+def test_a_view_without_a_class_queryset_pages_through_the_orm(api, tenant, monkeypatch):
+    _subs(tenant, 2)
+    monkeypatch.setattr(SubAccountViewSet, "queryset", None)
+    monkeypatch.setattr(SubAccountViewSet, "get_queryset", lambda self: SubAccount.objects.for_account(self.account))
+    body = api.call("GET", URL, creds=tenant.root).json()
+    assert [i["loginId"] for i in body["items"]] == ["user00", "user01"]

@@ -106,7 +106,7 @@ class AccountScopedViewSet(viewsets.GenericViewSet):
         own_account = related == {"account": {}}
         if own_account:
             queryset = queryset.select_related(None)
-        own_token = self.queryset.__dict__.get("tenancy_token")
+        own_token = getattr(self.queryset, "__dict__", {}).get("tenancy_token")  # a view may have no queryset
         if token is not None and token is own_token and account_id == self.account.pk:
             # The view's own queryset for the caller's account and nothing more (no filter, no search): its SQL is
             # compiled once per process and run with each caller's account id.
