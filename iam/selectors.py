@@ -3,12 +3,15 @@
 import uuid
 from functools import lru_cache
 
-from django.db import connections, router
+from django.db import DatabaseError, connections, router
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import Q
 
 from iam.gateway.principals import ROLE, SUB_ACCOUNT, Principal
 from iam.models import AccessKey, Group, Policy, PolicyAttachment, Role, Server, SubAccount
 from iam.policy import nrn
+
+FEATURE_NOT_SUPPORTED = "0A000"  # the SQLSTATE of "cached plan must not change result type"
 
 # What a signed call's key is read with: (related model, the key's foreign key, joined when the key has none too).
 _SIGNATURE_KEY_RELATIONS = (("account", False), ("sub_account", True), ("role", True))
@@ -51,16 +54,76 @@ def _signature_key_query(alias: str):
     return sql, parts
 
 
+def _server_binding_cursor(connection):
+    """A cursor of ``connection`` whose statements psycopg may prepare (server-side binding, with the connection's
+    ``prepare_threshold``), logged and wrapped as Django's own; Django's cursor where there is no such thing."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    from django.db.backends.postgresql import base as postgresql
+
+    if not postgresql.is_psycopg3:
+        return connection.cursor()
+    connection.close_if_health_check_failed()  # as Django's cursor() does (a no-op where the look-up stands for it)
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        raw = postgresql.ServerBindingCursor(connection.connection)
+        # As Django's create_cursor does: times in the connection's time zone.
+        loader = connection.connection.adapters.get_loader(postgresql.TIMESTAMPTZ_OID, postgresql.Format.TEXT)
+        if connection.timezone != loader.timezone:
+            postgresql.register_tzloader(connection.timezone, raw)
+    connection.validate_thread_sharing()
+    if connection.queries_logged:
+        return _ServerBindingDebugCursor(raw, connection)
+    return connection.make_cursor(raw)
+
+
+class _ServerBindingDebugCursor(CursorDebugWrapper):
+    """Django's debug cursor, logging a server-bound statement as the client-bound one would read (the statement with
+    its parameters in it): Django asks psycopg for the text it sent, which a prepared statement never sends."""
+
+    def execute(self, sql, params=None):
+        with self.debug_sql(self.db.ops.compose_sql(sql, params), params):
+            return CursorWrapper.execute(self, sql, params)
+
+
+def _fetch_key_row(connection, sql: str, access_key: str):
+    with _server_binding_cursor(connection) as cursor:
+        cursor.execute(sql, [access_key])
+        return cursor.fetchone()
+
+
 def access_key_for_signature(access_key: str) -> AccessKey | None:
     """The key a signed call names, with its account, sub account and role loaded (what authentication checks), or
     None. One query, as ``AccessKey.objects.select_related("account", "sub_account", "role")`` would make, but with
-    its SQL built once per process: compiling that four-table select cost about as much as running it."""
+    its SQL built once per process (compiling that four-table select cost about as much as running it) and prepared
+    by PostgreSQL once per connection (planning it cost more than running it) where DB_PREPARE_THRESHOLD allows.
+
+    It is the first statement of a signed call, so it also stands for the connection health check Django would run
+    first (CONN_HEALTH_CHECKS, a SELECT 1 round trip on every request): when the kept connection turns out dead,
+    it is closed and the look-up runs again on a new one, which is what that check would have done."""
     alias = router.db_for_read(AccessKey)
     sql, parts = _signature_key_query(alias)
     connection = connections[alias]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [access_key])
-        row = cursor.fetchone()
+    stands_for_check = (
+        connection.health_check_enabled
+        and not connection.health_check_done
+        and connection.connection is not None
+        and not connection.in_atomic_block
+    )
+    if stands_for_check:
+        connection.health_check_done = True
+    try:
+        row = _fetch_key_row(connection, sql, access_key)
+    except DatabaseError as exc:
+        stale_plan = (
+            getattr(exc.__cause__, "sqlstate", None) == FEATURE_NOT_SUPPORTED and not connection.in_atomic_block
+        )
+        if not stale_plan and (not stands_for_check or connection.is_usable()):
+            raise  # not a dead connection: an error of this statement, as before
+        # A dead connection, or a statement prepared before a migration changed a column it reads ("cached plan
+        # must not change result type"): a new connection has neither.
+        connection.close()
+        row = _fetch_key_row(connection, sql, access_key)
     if row is None:
         return None
     key = None

@@ -21,6 +21,7 @@ CONTROLLED = (
     "ALLOWED_HOSTS",
     "DB_CONN_MAX_AGE",
     "DB_CONN_HEALTH_CHECKS",
+    "DB_PREPARE_THRESHOLD",
 )
 SHOW_SETTINGS = """
 import json
@@ -35,6 +36,7 @@ print(json.dumps({
     "SECURE_PROXY_SSL_HEADER": s.SECURE_PROXY_SSL_HEADER,
     "DATABASE": {k: s.DATABASES["default"].get(k) for k in ("ENGINE", "NAME", "HOST", "PORT", "USER")},
     "DB_CONNECTION": {k: s.DATABASES["default"].get(k) for k in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS")},
+    "DB_OPTIONS": s.DATABASES["default"].get("OPTIONS", {}),
     "CACHE": s.CACHES["default"],
     "CELERY_BROKER_URL": s.CELERY_BROKER_URL,
     "CELERY_BROKER_TRANSPORT_OPTIONS": s.CELERY_BROKER_TRANSPORT_OPTIONS,
@@ -163,3 +165,13 @@ def test_database_connections_are_kept_and_checked_by_default(tmp_path):
         {"DATABASE_URL": url, "DATA_DIR": str(tmp_path), "DB_CONN_MAX_AGE": "0", "DB_CONN_HEALTH_CHECKS": "false"}
     )
     assert values["DB_CONNECTION"] == {"CONN_MAX_AGE": 0, "CONN_HEALTH_CHECKS": False}
+
+
+def test_postgresql_prepares_from_the_first_run_unless_turned_off(tmp_path):
+    url = "postgres://iam_user:pw@db.internal:5433/iam_prod"
+    assert show_settings({"DATABASE_URL": url, "DATA_DIR": str(tmp_path)})["DB_OPTIONS"] == {"prepare_threshold": 1}
+    values = show_settings({"DATABASE_URL": url, "DATA_DIR": str(tmp_path), "DB_PREPARE_THRESHOLD": "0"})
+    assert values["DB_OPTIONS"] == {"prepare_threshold": None}  # Django's own default: never prepared
+    values = show_settings({"DATABASE_URL": url, "DATA_DIR": str(tmp_path), "DB_PREPARE_THRESHOLD": "5"})
+    assert values["DB_OPTIONS"] == {"prepare_threshold": 5}
+    assert "prepare_threshold" not in show_settings({"DATA_DIR": str(tmp_path)})["DB_OPTIONS"]  # SQLite

@@ -47,3 +47,9 @@ def test_a_codec_that_is_not_a_text_encoding_is_refused(charset):
 def test_text_and_unknown_charsets_go_through(content_type):
     status, _ = _call("/healthz", "x=1", content_type)
     assert status.startswith("200"), status
+
+
+def test_what_the_application_loaded_is_out_of_the_collectors_generations():
+    import gc
+
+    assert gc.get_freeze_count() > 10_000  # Django and the apps, frozen when config.wsgi was imported

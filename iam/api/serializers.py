@@ -1,10 +1,16 @@
 """Serializers: shapes of the wire format (camelCase), no policy decisions."""
 
 import copy
+import datetime
 from functools import cached_property
 
+from django.conf import settings
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
+from rest_framework import ISO_8601, serializers
+from rest_framework.fields import Field, SkipField
+from rest_framework.relations import PKOnlyObject
+from rest_framework.settings import api_settings
 
 from iam.models import AccessKey, AuditEvent, Group, Policy, Role, RoleServiceTarget, Server, SubAccount
 
@@ -48,6 +54,141 @@ class FieldsBuiltOnce:
     def _readable_fields(self):
         # DRF walks the fields again for every row of a list; a read shape's readable fields are the same each time.
         return [field for field in self.fields.values() if not field.write_only]
+
+    def to_representation(self, instance):
+        # DRF's Serializer.to_representation, with each field's attribute read and value converted the way that
+        # field's class does it, without its per-value indirections and without binding the field (the plan below).
+        # What the plan does not know, or any surprise (an exception, a callable), goes through the bound field
+        # itself, exactly as DRF would.
+        ret = {}
+        for name, attname, convert in _representation_plan(type(self)):
+            if attname is not None:
+                try:
+                    value = getattr(instance, attname)
+                except Exception:  # noqa: BLE001 - DRF's get_attribute decides what becomes of it, below
+                    pass
+                else:
+                    if value is None:
+                        ret[name] = None
+                        continue
+                    if convert is _EMPTY_LIST:
+                        if type(value) is list and not value:
+                            ret[name] = []  # what a ListSerializer makes of an empty list, whatever its child
+                            continue
+                    elif convert is not None and not callable(value):
+                        ret[name] = convert(value)
+                        continue
+            field = self._bound_field(name)
+            try:
+                value = field.get_attribute(instance)
+            except SkipField:
+                continue
+            check_for_none = value.pk if isinstance(value, PKOnlyObject) else value
+            ret[name] = None if check_for_none is None else field.to_representation(value)
+        return ret
+
+    def _bound_field(self, name: str):
+        """One field bound to this serializer as ``self.fields`` would bind it, without binding all the others."""
+        bound = self.__dict__.setdefault("_bound_fields", {})
+        field = bound.get(name)
+        if field is None:
+            if "fields" in self.__dict__:  # already built (a schema, a detail view): the same objects
+                field = self.fields[name]
+            else:
+                template = type(self)._fields_built_once[name]
+                field = (
+                    copy.deepcopy(template) if isinstance(template, serializers.BaseSerializer) else copy.copy(template)
+                )
+                field.bind(field_name=name, parent=self)
+            bound[name] = field
+        return field
+
+
+_EMPTY_LIST = object()  # a nested many=True serializer: an empty list is [], anything else the bound field's
+
+
+def _representation_plan(serializer_class) -> list[tuple]:
+    """(name, model attribute or None, converter or None) per readable field of a FieldsBuiltOnce class, built once.
+
+    The attribute is read with getattr where DRF's get_attribute would do just that: a field whose source is one
+    name, a concrete non-relational model field or a property of the serializer's model (a callable result, None
+    aside, and any exception go through the field). The converter equals the field's to_representation for any value
+    but None, built from the unbound template (the field classes it knows use nothing bind() sets)."""
+    plan = serializer_class.__dict__.get("_representation_plan")
+    if plan is not None:
+        return plan
+    templates = serializer_class.__dict__.get("_fields_built_once")
+    if templates is None:
+        serializer_class().get_fields()  # builds them
+        templates = serializer_class.__dict__["_fields_built_once"]
+    model = getattr(getattr(serializer_class, "Meta", None), "model", None)
+    readable = {}
+    if model is not None:
+        readable = {f.name: f.attname for f in model._meta.concrete_fields if not f.is_relation}
+        readable.update(
+            (name, name) for name, value in vars(model).items() if isinstance(value, property) and name not in readable
+        )
+    plan = []
+    for name, field in templates.items():
+        if field.write_only:
+            continue
+        source = field.source or name
+        attname = None
+        if type(field).get_attribute is Field.get_attribute and source in readable:
+            attname = readable[source]
+        plan.append((name, attname, _converter(field)))
+    serializer_class._representation_plan = plan  # a race builds the same list twice, harmlessly
+    return plan
+
+
+def _is_plain(field, drf_class) -> bool:
+    """Whether ``field`` represents values with ``drf_class``'s own to_representation (not an override)."""
+    return type(field).to_representation is drf_class.to_representation
+
+
+def _converter(field):
+    """A function equal to ``field.to_representation`` for every value that is not None (DRF never passes None), or
+    None (or _EMPTY_LIST) where the bound field must answer."""
+    if _is_plain(field, serializers.CharField):
+        return str
+    if _is_plain(field, serializers.IntegerField):
+        return int
+    if _is_plain(field, serializers.UUIDField) and field.uuid_format == "hex_verbose":
+        return str
+    if _is_plain(field, serializers.BooleanField):
+        # True and False are in TRUE_VALUES and FALSE_VALUES; anything else ("0", 1, None...) is the field's to say.
+        return lambda value: value if value is True or value is False else field.to_representation(value)
+    if _is_plain(field, serializers.DateTimeField):
+        return _datetime_converter(field)
+    if _is_plain(field, serializers.ListField) and _is_plain(field.child, serializers.CharField):
+        return lambda value: [str(item) if item is not None else None for item in value]
+    if _is_plain(field, serializers.DictField) and _is_plain(field.child, serializers.CharField):
+        return lambda value: {str(key): str(item) if item is not None else None for key, item in value.items()}
+    if _is_plain(field, serializers.ListSerializer):
+        return _EMPTY_LIST
+    return None  # the bound field's own to_representation
+
+
+def _datetime_converter(field):
+    def convert(value):
+        # An aware datetime in a strftime format, with the current time zone (DRF's enforce_timezone with USE_TZ on
+        # and no time zone of the field's own); anything else, or an overflow, is the field's to answer.
+        output_format = getattr(field, "format", api_settings.DATETIME_FORMAT)
+        if (
+            type(value) is datetime.datetime
+            and output_format is not None
+            and output_format.lower() != ISO_8601
+            and settings.USE_TZ
+            and not hasattr(field, "timezone")
+            and timezone.is_aware(value)
+        ):
+            try:
+                return value.astimezone(timezone.get_current_timezone()).strftime(output_format)
+            except OverflowError:
+                pass
+        return field.to_representation(value)
+
+    return convert
 
 
 # Sub accounts --------------------------------------------------------------------------------------------------

@@ -1,10 +1,12 @@
 """List pages: the totals a page computes from its own rows equal those COUNT(*) gives; the FilterSet form is built only
-when the request names a filter; a page's rows carry the caller's account without joining its table."""
+when the request names a filter; a page's rows carry the caller's account without joining its table; an unfiltered
+list runs the very SQL the ORM would, compiled once, and answers the same bytes."""
 
 import math
+import pickle
 
 import pytest
-from django.db import connection
+from django.db import connection, models
 from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 from rest_framework.exceptions import ValidationError
@@ -12,12 +14,15 @@ from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
 from iam.api import filtersets
-from iam.api.pagination import NcpPagination
+from iam.api.pagination import CompiledList, NcpPagination
 from iam.api.views.groups import GroupViewSet
 from iam.api.views.sub_accounts import SubAccountViewSet
-from iam.models import SubAccount
+from iam.models import Group, SubAccount
 from iam.services.groups import group_create, group_members_add
+from iam.services.policies import policy_create
+from iam.services.roles import role_create
 from iam.services.sub_accounts import sub_account_create
+from tests.conftest import make_sub_account, make_tenant
 
 URL = "/api/v1/sub-accounts"
 
@@ -244,3 +249,123 @@ def test_a_page_joins_no_account_table_and_its_rows_carry_the_callers_account(ap
     assert [i["nrn"] for i in body["items"]] == [
         f"nrn:PUB:IAM::{member_no}:SubAccount/{s.sub_account_id}" for s in subs
     ]
+
+
+# The compiled list query ------------------------------------------------------------------------------------------
+
+LISTS = {
+    "/api/v1/sub-accounts": "iam_subaccount",
+    "/api/v1/groups": "iam_group",
+    "/api/v1/policies": "iam_policy",
+    "/api/v1/roles": "iam_role",
+    "/api/v1/audit-events": "iam_auditevent",
+}
+ADMINISTRATOR = "00000000-0000-4000-8000-000000000001"
+
+
+def _served(api, creds, uri: str, table: str) -> tuple[bytes, list[str]]:
+    """The body, and the statements that read the list's table (the page, a count)."""
+    with CaptureQueriesContext(connection) as queries:
+        response = api.call("GET", uri, creds=creds)
+    assert response.status_code == 200, response.content
+    return response.content, [q["sql"] for q in queries.captured_queries if f'FROM "{table}"' in q["sql"]]
+
+
+def _rows_of_every_kind(tenant, api, tag: str):
+    _subs(tenant, 4)
+    for i in range(3):
+        group_create(account=tenant.account, name=f"{tag}-group-{i}", tags={"t": "ü"})
+    statement = {"effect": "Allow", "targets": [{"product": "SubAccount", "actions": ["View*"], "resourceNrns": ["*"]}]}
+    policy_create(account=tenant.account, name=f"{tag}-policy", permissions=[statement])
+    role_create(account=tenant.account, name=f"{tag}-role", role_type="Account", session_expiration_sec=600)
+    api.call("POST", "/api/v1/groups", {"groupName": f"{tag}-audited"}, creds=tenant.root)  # an audit event
+
+
+@pytest.mark.django_db
+def test_an_unfiltered_list_runs_the_orms_own_sql_and_answers_its_bytes_for_every_caller(api, monkeypatch):
+    """Every list, every page shape, two accounts (the second runs SQL compiled for the first) and a sub account:
+    the same statements (their text as logged, the parameters in it) and the same body as the ORM running the view's queryset."""
+    first, second = make_tenant("First", member_no=4101), make_tenant("Second", member_no=4102)
+    _rows_of_every_kind(first, api, "a")
+    _rows_of_every_kind(second, api, "b")
+    _, reader = make_sub_account(second, "reader", policy_ids=[ADMINISTRATOR])
+    compiled = []
+    original = CompiledList.__getitem__
+    monkeypatch.setattr(CompiledList, "__getitem__", lambda self, w: compiled.append(w) or original(self, w))
+    for creds in (first.root, second.root, reader):
+        for uri, table in LISTS.items():
+            for query in ("", "?size=2", "?page=1&size=2", "?page=50"):
+                before = len(compiled)
+                served, statements = _served(api, creds, uri + query, table)
+                assert len(compiled) == before + 1, uri + query  # the compiled query served it
+                with monkeypatch.context() as patch:
+                    patch.setattr(CompiledList, "of", classmethod(lambda cls, *args: None))
+                    orm, orm_statements = _served(api, creds, uri + query, table)
+                assert served == orm, uri + query
+                assert statements == orm_statements and statements, uri + query
+    own = {g.name for g in Group.objects.filter(account=second.account)}
+    body = api.call("GET", "/api/v1/groups?size=100", creds=second.root).json()
+    assert {i["groupName"] for i in body["items"]} == own and own  # the second account's rows, only those
+
+
+@pytest.mark.django_db
+def test_a_filtered_or_searched_list_goes_through_the_orm(api, tenant, monkeypatch):
+    _subs(tenant, 3)
+    used = []
+    monkeypatch.setattr(CompiledList, "__getitem__", lambda self, w: used.append(w))
+    for uri in (f"{URL}?active=true", f"{URL}?searchWord=user", f"{URL}?canConsoleAccess="):
+        assert api.call("GET", uri, creds=tenant.root).json()["totalItems"] == 3, uri
+    assert used == []
+
+
+@pytest.mark.django_db
+def test_only_the_views_own_queryset_narrowed_to_the_account_and_nothing_more_is_marked(tenant):
+    base = SubAccount.objects.select_related("account")
+    scoped = base.for_account(tenant.account)
+    assert scoped.tenancy_of == (base.tenancy_token, tenant.account.pk)
+    assert base.for_account(tenant.account).tenancy_of[0] is base.tenancy_token  # one token per base queryset
+    assert (
+        SubAccount.objects.select_related("account").for_account(tenant.account).tenancy_of[0] is not base.tenancy_token
+    )
+    unpickled = pickle.loads(pickle.dumps(scoped))
+    assert unpickled.tenancy_of[0] is not base.tenancy_token  # names no live queryset
+    for chained in (
+        scoped.filter(active=True),  # no parameter: only the mark tells this query from the plain one
+        scoped.order_by("login_id"),
+        scoped.exclude(login_id__isnull=True),
+        scoped.all(),
+        scoped.distinct(),
+        scoped[:5],
+    ):
+        assert not hasattr(chained, "tenancy_of")
+
+
+@pytest.mark.django_db
+def test_only_a_plain_query_with_the_account_id_as_its_one_parameter_is_compiled(tenant):
+    account = tenant.account
+    plain = SubAccount.objects.for_account(account)
+    assert CompiledList._compile(plain, account.pk) is not None
+    refused = [
+        plain.filter(login_id="x"),  # a second parameter
+        SubAccount.objects.filter(login_id="x"),  # no account id at all
+        plain.select_related("account"),
+        plain.prefetch_related("groups"),
+        plain.annotate(n=models.Count("groups")),
+        plain.values("login_id"),
+        plain.select_for_update(),
+        plain[:5],
+        plain.none(),
+        account.sub_accounts.all(),  # rows that carry a known related object
+    ]
+    for queryset in refused:
+        assert CompiledList._compile(queryset, account.pk) is None, refused.index(queryset)
+    assert CompiledList._compile(plain, account.pk + 1) is None
+
+
+@pytest.mark.django_db
+def test_a_view_without_a_class_queryset_pages_through_the_orm(api, tenant, monkeypatch):
+    _subs(tenant, 2)
+    monkeypatch.setattr(SubAccountViewSet, "queryset", None)
+    monkeypatch.setattr(SubAccountViewSet, "get_queryset", lambda self: SubAccount.objects.for_account(self.account))
+    body = api.call("GET", URL, creds=tenant.root).json()
+    assert [i["loginId"] for i in body["items"]] == ["user00", "user01"]

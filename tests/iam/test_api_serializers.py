@@ -30,12 +30,17 @@ BUILT_ONCE = [
 
 
 def drf_built(serializer_class):
-    """The same serializer with the fields DRF builds (and deep-copies) for every instance, and walks for every row."""
+    """The same serializer with the fields DRF builds (and deep-copies) for every instance, walks for every row and
+    asks for each value (DRF's own Serializer.to_representation)."""
 
     def get_fields(self):
         return super(s.FieldsBuiltOnce, self).get_fields()
 
-    overrides = {"get_fields": get_fields, "_readable_fields": serializers.Serializer._readable_fields}
+    overrides = {
+        "get_fields": get_fields,
+        "_readable_fields": serializers.Serializer._readable_fields,
+        "to_representation": serializers.Serializer.to_representation,
+    }
     return type(f"DrfBuilt{serializer_class.__name__}", (serializer_class,), overrides)
 
 
@@ -137,3 +142,69 @@ def test_each_serializer_binds_its_own_fields_and_context(varied):
     sub = SubAccount.objects.for_account(varied).get(login_id="rich.user")
     nested = s.SubAccountSerializer(sub, context={"member_no": 7}).fields["apiAllowSources"]
     assert nested.child.context == {"member_no": 7}
+
+
+@pytest.mark.django_db
+def test_the_representation_plan_answers_what_drfs_fields_answer_for_odd_values(varied, settings):
+    """Each field's value read and converted without DRF's per-value indirections, byte for byte the same JSON as
+    DRF's own Serializer.to_representation: nulls, unicode, JSON columns holding what the API never writes (numbers
+    and nulls in lists and tags, a list where tags belong), times with microseconds or far in the future, another
+    current time zone and another DATETIME_FORMAT."""
+    account = varied
+    odd, _ = sub_account_create(
+        account=account,
+        login_id="odd.user",
+        name="Ünïcødé 名前 ✓",
+        email="ü@例え.jp",
+        memo='"quote" \\ \n\t\u2028',
+        can_console_access=False,
+    )
+    far = timezone.now().replace(year=9999, month=12, day=31, hour=20, microsecond=999_999)
+    SubAccount.objects.filter(pk=odd.pk).update(
+        console_permit_ips=["10.0.0.1", 7, None, {"a": 1}],
+        tags={"키": "값", "n": 1, "none": None, "emoji": "🙂"},
+        last_login_time=far,
+        mfa_secret_encrypted="x",
+    )
+    weird, _ = sub_account_create(
+        account=account, login_id="weird.user", name="Weird", email="w@example.com", can_console_access=False
+    )
+    SubAccount.objects.filter(pk=weird.pk).update(console_permit_ips="abc", tags={}, memo="")
+    context = {"member_no": account.member_no}
+    subs = list(SubAccount.objects.for_account(account).prefetch_related("groups", "policy_attachments__policy"))
+    assert len(subs) >= 4
+    for serializer_class in (s.SubAccountSerializer, s.SubAccountDetailSerializer):
+        body = json.loads(_same_json(serializer_class, subs, context))
+        row = next(r for r in body if r["loginId"] == "odd.user")
+        assert row["tags"] == {"키": "값", "n": "1", "none": None, "emoji": "🙂"}
+        assert row["consolePermitIps"] == ["10.0.0.1", "7", None, "{'a': 1}"]
+        assert row["lastLoginTime"] == "9999-12-31T" + far.strftime("%H:%M:%S") + "Z" and row["hasMfa"] is True
+        assert next(r for r in body if r["loginId"] == "weird.user")["consolePermitIps"] == ["a", "b", "c"]
+    with timezone.override("Asia/Seoul"):  # 9999-12-31T23:59 UTC is past the calendar there: both refuse
+        with pytest.raises(serializers.ValidationError) as ours:
+            s.SubAccountSerializer(subs, many=True, context=context).data  # noqa: B018
+        with pytest.raises(serializers.ValidationError) as theirs:
+            drf_built(s.SubAccountSerializer)(subs, many=True, context=context).data  # noqa: B018
+        assert ours.value.detail == theirs.value.detail
+        for sub in subs:
+            sub.last_login_time = sub.last_login_time and sub.last_login_time.replace(year=2999)
+        seoul = json.loads(_same_json(s.SubAccountSerializer, subs, context))
+        assert next(r for r in seoul if r["loginId"] == "odd.user")["lastLoginTime"][:11] == "3000-01-01T"
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DATETIME_FORMAT": "iso-8601"}
+    iso = json.loads(_same_json(s.SubAccountSerializer, subs, context))
+    assert iso[0]["createTime"].endswith("Z") and "." in iso[0]["createTime"]  # microseconds: the ISO branch ran
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DATETIME_FORMAT": None}
+    _same_json(s.SubAccountSerializer, subs, context)
+
+
+@pytest.mark.django_db
+def test_a_value_drf_cannot_represent_fails_the_same_way(varied):
+    """What DRF refuses (an allowed source without its type) still goes through DRF's field, so it fails as before."""
+    sub = SubAccount.objects.for_account(varied).get(login_id="rich.user")
+    SubAccount.objects.filter(pk=sub.pk).update(api_allow_sources=[{"source": "10.0.0.1"}])
+    sub.refresh_from_db()
+    with pytest.raises(KeyError) as ours:
+        s.SubAccountSerializer(sub).data  # noqa: B018
+    with pytest.raises(KeyError) as theirs:
+        drf_built(s.SubAccountSerializer)(sub).data  # noqa: B018
+    assert str(ours.value) == str(theirs.value)
