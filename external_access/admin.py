@@ -15,7 +15,8 @@ from external_access.models import (
     SubjectCertificate,
     TrustAnchor,
 )
-from external_access.services import cas, crls, profiles, subjects, trust_anchors
+from external_access.services import cas
+from external_access.services.common import set_enabled
 from iam import audit
 from iam.admin.base import ReadOnlyAdmin, compact_time
 
@@ -42,6 +43,20 @@ class StaffActionsAdmin(ReadOnlyAdmin):
         audit.record(
             account_id=self.account_of(obj), action=action, resource=resource or self.nrn_of(obj), detail=detail
         )
+
+
+def switch_actions(plural: str, noun: str):
+    """The enable and disable actions of a model with an ``enabled`` column (each change audited)."""
+
+    @admin.action(description=f"Enable the selected {plural}", permissions=["act"])
+    def enable(modeladmin, request, queryset):
+        modeladmin.each(request, queryset, "Enabled", lambda row: set_enabled(row, True), f"Admin:enable{noun}")
+
+    @admin.action(description=f"Disable the selected {plural}", permissions=["act"])
+    def disable(modeladmin, request, queryset):
+        modeladmin.each(request, queryset, "Disabled", lambda row: set_enabled(row, False), f"Admin:disable{noun}")
+
+    return enable, disable
 
 
 @admin.register(CertificateAuthority)
@@ -125,17 +140,8 @@ class TrustAnchorAdmin(StaffActionsAdmin):
     readonly_fields = fields
     inlines = [CrlInline]
     actions = ["enable", "disable"]
+    enable, disable = switch_actions("trust anchors", "TrustAnchor")
     update_time_column = compact_time("update_time", "updated")
-
-    @admin.action(description="Enable the selected trust anchors", permissions=["act"])
-    def enable(self, request, queryset):
-        change = lambda a: trust_anchors.trust_anchor_set_enabled(trust_anchor=a, enabled=True)  # noqa: E731
-        self.each(request, queryset.select_related("account"), "Enabled", change, "Admin:enableTrustAnchor")
-
-    @admin.action(description="Disable the selected trust anchors", permissions=["act"])
-    def disable(self, request, queryset):
-        change = lambda a: trust_anchors.trust_anchor_set_enabled(trust_anchor=a, enabled=False)  # noqa: E731
-        self.each(request, queryset.select_related("account"), "Disabled", change, "Admin:disableTrustAnchor")
 
 
 @admin.register(Crl)
@@ -150,6 +156,7 @@ class CrlAdmin(StaffActionsAdmin):
     )  # fmt: skip
     readonly_fields = fields
     actions = ["enable", "disable"]
+    enable, disable = switch_actions("CRLs", "Crl")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("trust_anchor__account").defer("crl_der")
@@ -165,16 +172,6 @@ class CrlAdmin(StaffActionsAdmin):
     @admin.display(description="in force", boolean=True)
     def in_force(self, obj) -> bool:
         return obj.enabled and obj.active_generation is not None
-
-    @admin.action(description="Enable the selected CRLs", permissions=["act"])
-    def enable(self, request, queryset):
-        change = lambda c: crls.crl_set_enabled(crl=c, enabled=True)  # noqa: E731
-        self.each(request, queryset, "Enabled", change, "Admin:enableCrl")
-
-    @admin.action(description="Disable the selected CRLs", permissions=["act"])
-    def disable(self, request, queryset):
-        change = lambda c: crls.crl_set_enabled(crl=c, enabled=False)  # noqa: E731
-        self.each(request, queryset, "Disabled", change, "Admin:disableCrl")
 
 
 class ProfileRoleInline(admin.TabularInline):
@@ -206,17 +203,8 @@ class ProfileAdmin(StaffActionsAdmin):
     readonly_fields = fields
     inlines = [ProfileRoleInline]
     actions = ["enable", "disable"]
+    enable, disable = switch_actions("profiles", "Profile")
     update_time_column = compact_time("update_time", "updated")
-
-    @admin.action(description="Enable the selected profiles", permissions=["act"])
-    def enable(self, request, queryset):
-        change = lambda p: profiles.profile_set_enabled(profile=p, enabled=True)  # noqa: E731
-        self.each(request, queryset.select_related("account"), "Enabled", change, "Admin:enableProfile")
-
-    @admin.action(description="Disable the selected profiles", permissions=["act"])
-    def disable(self, request, queryset):
-        change = lambda p: profiles.profile_set_enabled(profile=p, enabled=False)  # noqa: E731
-        self.each(request, queryset.select_related("account"), "Disabled", change, "Admin:disableProfile")
 
 
 class SubjectCertificateInline(admin.TabularInline):
@@ -255,15 +243,6 @@ class SubjectAdmin(StaffActionsAdmin):
     readonly_fields = fields
     inlines = [SubjectCertificateInline, SessionAttemptInline]
     actions = ["enable", "disable"]
+    enable, disable = switch_actions("subjects (a disabled one gets no session)", "Subject")
     last_seen_column = compact_time("last_seen_time", "last seen")
     create_time_column = compact_time("create_time", "created")
-
-    @admin.action(description="Enable the selected subjects", permissions=["act"])
-    def enable(self, request, queryset):
-        change = lambda s: subjects.subject_set_enabled(subject=s, enabled=True)  # noqa: E731
-        self.each(request, queryset.select_related("account"), "Enabled", change, "Admin:enableSubject")
-
-    @admin.action(description="Disable the selected subjects (they get no session)", permissions=["act"])
-    def disable(self, request, queryset):
-        change = lambda s: subjects.subject_set_enabled(subject=s, enabled=False)  # noqa: E731
-        self.each(request, queryset.select_related("account"), "Disabled", change, "Admin:disableSubject")
