@@ -19,6 +19,7 @@ from external_access.services import cas
 from external_access.services.common import set_enabled
 from iam import audit
 from iam.admin.base import ReadOnlyAdmin, compact_time
+from iam.admin.inlines import ReadOnlyInline
 
 
 class StaffActionsAdmin(ReadOnlyAdmin):
@@ -116,16 +117,11 @@ class IssuedCertificateAdmin(StaffActionsAdmin):
         )
 
 
-class CrlInline(admin.TabularInline):
+class CrlInline(ReadOnlyInline):
     model = Crl
     fields = ("name", "enabled", "import_status", "stored_serials", "total_serials", "this_update", "next_update")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(TrustAnchor)
@@ -174,15 +170,10 @@ class CrlAdmin(StaffActionsAdmin):
         return obj.enabled and obj.active_generation is not None
 
 
-class ProfileRoleInline(admin.TabularInline):
+class ProfileRoleInline(ReadOnlyInline):
     model = ProfileRole
     fields = ("role", "create_time")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Profile)
@@ -207,28 +198,18 @@ class ProfileAdmin(StaffActionsAdmin):
     update_time_column = compact_time("update_time", "updated")
 
 
-class SubjectCertificateInline(admin.TabularInline):
+class SubjectCertificateInline(ReadOnlyInline):
     model = SubjectCertificate
     fields = ("serial_number", "issuer", "not_before", "not_after", "first_seen_time", "last_seen_time")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
-class SessionAttemptInline(admin.TabularInline):
+class SessionAttemptInline(ReadOnlyInline):
     model = SessionAttempt
     fields = ("time", "outcome", "reason", "source_ip", "role_nrn", "access_key", "expire_time")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
     max_num = 0
     verbose_name_plural = "sessions (newest first)"
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).order_by("-time", "-id")

@@ -4,6 +4,7 @@ from django.contrib import admin
 
 from iam.admin import forms as iam_forms
 from iam.admin.base import CATALOG, ServiceAdmin, changes
+from iam.admin.inlines import ReadOnlyInline
 from iam.models import RoleAccountTarget, RoleServiceTarget, RoleSsoAssignment, Server
 from iam.services import roles as role_services
 from iam.services import servers as server_services
@@ -89,50 +90,35 @@ class ServerAdmin(ServiceAdmin):
             self.message_user(request, f"Metadata token of {server.name} (shown this once): {token}")
 
 
-class RoleServerInline(admin.TabularInline):
+class RoleServerInline(ReadOnlyInline):
     """The servers a Server role is attached to (set a server's role on the server's page)."""
 
     model = Server
     fk_name = "role"
     fields = ("name", "server_instance_no", "private_ip", "public_ip")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
     verbose_name = "server"
     verbose_name_plural = "servers (targets)"
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-
-class RoleAccountTargetInline(admin.TabularInline):
+class RoleAccountTargetInline(ReadOnlyInline):
     """The main accounts an Account role names as targets."""
 
     model = RoleAccountTarget
     fields = ("target_account", "create_time")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
     verbose_name = "target main account"
     verbose_name_plural = "target main accounts"
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-
-class RoleServiceTargetInline(admin.TabularInline):
+class RoleServiceTargetInline(ReadOnlyInline):
     """The services that may assume a Service role."""
 
     model = RoleServiceTarget
     fields = ("service", "create_time")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
     verbose_name = "target service"
     verbose_name_plural = "target services"
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 class RoleSsoAssignmentInline(admin.TabularInline):

@@ -244,3 +244,13 @@ def test_a_role_disabled_between_the_lookup_and_the_issue_is_404(tenant, monkeyp
     monkeypatch.setattr(metadata, "server_role_credentials", disabled_meanwhile)
     response = Client().get(f"{LIST}/{role.role_no}", REMOTE_ADDR="10.0.0.5")
     assert (response.status_code, response.content) == (404, b"")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("bad", ["\x00", "a\x00b", "x" * 5000, "%00", "../../etc/passwd", "%ED%A0%80"])
+def test_hostile_tokens_and_role_ids_get_404_never_a_5xx(tenant, bad):
+    role, _, token = _server_with_role(tenant)
+    client = Client()
+    assert client.get(f"{LIST}/{bad}", HTTP_X_NCLOUD_METADATA_TOKEN=token).status_code == 404
+    assert client.get(LIST, HTTP_X_NCLOUD_METADATA_TOKEN=bad).status_code == 404
+    assert not AccessKey.objects.filter(role=role).exists()
