@@ -341,3 +341,24 @@ def test_a_bundle_ca_that_cannot_sign_certificates_is_refused(tenant):
             source={"sourceType": "CERTIFICATE_BUNDLE", "sourceData": {"x509CertificateData": pki.pem(no_cert_sign)}},
         )
     assert "keyCertSign" in refused.value.field_errors[0][1]
+
+
+def test_a_bundle_of_unclosed_begins_is_read_in_linear_time(tenant):
+    from external_access.x509 import pem_blocks
+
+    # The operations a scan does, counted rather than timed: each BEGIN is looked at once.
+    unclosed = b"-----BEGIN CERTIFICATE-----\n" * 2300
+    assert pem_blocks(unclosed) == []
+    root, _ = pki.outside_ca("Outside Root")
+    mixed = (pki.pem(root) * 3).encode() + unclosed
+    assert len(pem_blocks(mixed)) == 3
+    with pytest.raises(InvalidInput) as refused:
+        trust_anchors.trust_anchor_create(
+            account=tenant.account,
+            name="bundle",
+            source={
+                "sourceType": "CERTIFICATE_BUNDLE",
+                "sourceData": {"x509CertificateData": unclosed.decode()[:60_000]},
+            },
+        )
+    assert refused.value.field_errors[0][0] == "source.sourceData.x509CertificateData"
